@@ -1,0 +1,705 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * icmpwall.bpf.c - the XDP program: count and police ICMP and ICMPv6.
+ *
+ * Non-ICMP traffic leaves through the first XDP_PASS it reaches, untouched and uncounted.
+ * Every ICMP packet goes through judge(), which returns a verdict (pass or drop, and a
+ * reason), and through finish(), the one exit that records it in the per-CPU counters.
+ *
+ * Order of checks (see include/icmpwall.h and README.md): malformed -> ping of death ->
+ * deny list -> allow list -> fragments -> max-size -> checksum -> type/code rule.
+ */
+#include "parsing.h"
+#include "icmpwall.h"
+#include <stdbool.h>
+
+char _license[] SEC("license") = "GPL";
+
+/* ---- maps ------------------------------------------------------------------------- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IW_NROWS);
+	__type(key, __u32);
+	__type(value, struct iw_row_counter);
+} iw_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IW_NREASON_SLOTS);
+	__type(key, __u32);
+	__type(value, struct iw_reason_counter);
+} iw_reasons SEC(".maps");
+
+struct iw_policy_map {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct iw_policy);
+};
+
+/* The policy in force from load until the CLI installs its own: all zero, everything
+ * passes. Declaring it as a map of its own also makes clang 14 emit struct iw_policy in
+ * full, which the inner map definition below needs. */
+struct iw_policy_map iw_policy_init SEC(".maps");
+
+/* The active policy: slot 0 holds an inner array whose one value is the policy. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct iw_policy_map);
+} iw_policy SEC(".maps") = {
+	.values = { [0] = &iw_policy_init },
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IW_MAX_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct iw_bucket);
+} iw_buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, IW_DEFAULT_SOURCES);	/* resized by attach --sources */
+	__type(key, struct iw_src4_key);
+	__type(value, struct iw_src_state);
+} iw_src4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, IW_DEFAULT_SOURCES);	/* resized by attach --sources */
+	__type(key, struct iw_src6_key);
+	__type(value, struct iw_src_state);
+} iw_src6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, IW_CIDR_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct iw_cidr4_key);
+	__type(value, struct iw_cidr_val);
+} iw_cidr4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, IW_CIDR_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct iw_cidr6_key);
+	__type(value, struct iw_cidr_val);
+} iw_cidr6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct iw_meta);
+} iw_meta SEC(".maps");
+
+/*
+ * The kernel lists among a program's maps only those its instructions name, and the CLI
+ * finds iw_meta that way when the pins are gone (a fresh bpffs under `ip netns exec`). The
+ * program names it in a branch that this read-only zero makes dead: the verifier removes
+ * the branch at load, the reference stays.
+ */
+const volatile __u32 iw_name_meta = 0;
+
+/* ---- parsing ---------------------------------------------------------------------- */
+
+enum pkt_class {
+	PKT_OTHER = 0,		/* not ICMP, or too short to tell: XDP_PASS untouched */
+	PKT_ICMP,
+	PKT_MALFORMED,
+	PKT_POD,
+};
+
+/*
+ * What the parser learnt about an ICMP packet. Scalars only: judge() is a global function,
+ * verified once on its own, and re-derives header pointers from these offsets. That keeps
+ * the verifier from walking every parse path (VLAN tags, extension headers) through every
+ * policy path.
+ */
+struct pkt {
+	__u32 len;		/* frame bytes */
+	__u32 fam;		/* enum iw_family */
+	__u32 row;		/* counter row */
+	__u32 end;		/* datagram length; for a fragment, where it ends in its datagram */
+	__u32 msg_len;		/* ICMP message length (unfragmented packets and first fragments) */
+	__u16 l3_off;		/* IP header */
+	__u16 l4_off;		/* ICMP header */
+	__u8 cls;		/* enum pkt_class */
+	__u8 type;
+	__u8 code;
+	__u8 frag;		/* any fragment */
+	__u8 nonfirst;		/* fragment with a non-zero offset: no ICMP header */
+	__u8 pad[3];
+};
+
+/* The IP header starts after Ethernet and at most IW_MAX_VLAN tags. */
+#define L3_OFF_MAX	(sizeof(struct ethhdr) + IW_MAX_VLAN * sizeof(struct vlan_hdr))
+#define L3_OFF_MASK	0x1f
+_Static_assert(L3_OFF_MAX <= L3_OFF_MASK, "L3_OFF_MASK too small");
+
+#define IP_MF		0x2000
+#define IP_OFFMASK	0x1fff
+#define IPV4_MAX_DGRAM	65535
+#define IPV6_MAX_PAYLOAD 65535
+
+static __always_inline int read_icmp(struct hdr_cursor *c, void *data, struct pkt *p)
+{
+	struct icmp_common *icmp;
+
+	if (p->msg_len < sizeof(*icmp))
+		return PKT_MALFORMED;
+	icmp = cursor_pull(c, sizeof(*icmp));
+	if (!icmp)
+		return PKT_MALFORMED;
+	p->l4_off = (void *)icmp - data;
+	p->type = icmp->type;
+	p->code = icmp->code;
+	p->row = iw_row(p->fam, icmp->type, icmp->code);
+	return PKT_ICMP;
+}
+
+static __always_inline int parse_ipv4(struct hdr_cursor *c, void *data, struct pkt *p)
+{
+	struct iphdr *ip = c->pos;
+	__u32 ihl, tot, off, payload;
+	__u16 frag;
+
+	if ((void *)&ip->protocol + 1 > c->end || ip->protocol != IPPROTO_ICMP)
+		return PKT_OTHER;
+	p->fam = IW_FAM_ICMP;
+	p->row = IW_ROW_UNTYPED(IW_FAM_ICMP);
+	p->l3_off = (void *)ip - data;
+	if ((void *)(ip + 1) > c->end)
+		return PKT_MALFORMED;
+	ihl = ip->ihl * 4;
+	tot = bpf_ntohs(ip->tot_len);
+	if (ihl < sizeof(*ip) || tot < ihl || tot > cursor_left(c))
+		return PKT_MALFORMED;
+	if (!cursor_pull(c, ihl))
+		return PKT_MALFORMED;
+	payload = tot - ihl;
+	frag = bpf_ntohs(ip->frag_off);
+	off = (frag & IP_OFFMASK) * 8;
+	p->end = tot;
+	if (frag & (IP_MF | IP_OFFMASK)) {
+		p->frag = 1;
+		p->end = ihl + off + payload;
+		if (p->end > IPV4_MAX_DGRAM)
+			return PKT_POD;
+		if (off) {
+			p->nonfirst = 1;
+			return PKT_ICMP;
+		}
+	}
+	p->msg_len = payload;
+	return read_icmp(c, data, p);
+}
+
+struct ipv6_ext {
+	__u8 nexthdr;
+	__u8 hdrlen;
+};
+
+struct ipv6_frag {
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off;	/* offset in 8-byte units << 3 | M flag */
+	__be32 id;
+};
+
+/* Extension headers are walked with a scalar offset, re-deriving the pointer each time and
+ * keeping the offset within EXT_OFF_MAX: every path then reaches the loop head in a state
+ * the verifier can prune, instead of one state per combination of header lengths. */
+#define EXT_OFF_MAX	0x3fff
+
+static __always_inline int parse_ipv6(struct hdr_cursor *c, void *data, struct pkt *p)
+{
+	struct ipv6hdr *ip6 = c->pos;
+	__u64 off, first, frag_off = 0, frag_at = 0, plen, hdrs;
+	struct icmp_common *icmp;
+	__u8 nh;
+	int i;
+
+	if ((void *)(ip6 + 1) > c->end)
+		return PKT_OTHER;
+	first = (void *)(ip6 + 1) - data;
+	off = first;
+	nh = ip6->nexthdr;
+
+	for (i = 0; i < IW_MAX_EXTHDR; i++) {
+		struct ipv6_ext *ext;
+		struct ipv6_frag *fh;
+
+		if (nh != IPPROTO_HOPOPTS && nh != IPPROTO_ROUTING && nh != IPPROTO_DSTOPTS &&
+		    nh != IPPROTO_AH && nh != IPPROTO_FRAGMENT)
+			break;
+		if (off > EXT_OFF_MAX)
+			return PKT_OTHER;
+		/* every extension header is at least 8 bytes */
+		fh = data + (off & EXT_OFF_MAX);
+		if ((void *)(fh + 1) > c->end)
+			return PKT_OTHER;
+		ext = (void *)fh;
+		if (nh == IPPROTO_FRAGMENT) {
+			frag_at = off;
+			frag_off = bpf_ntohs(fh->frag_off) & 0xfff8;
+			p->frag = 1;
+			nh = fh->nexthdr;
+			off += sizeof(*fh);
+			if (frag_off)
+				break;	/* what follows is the fragmentable part */
+			continue;
+		}
+		off += nh == IPPROTO_AH ? (ext->hdrlen + 2) * 4 : (ext->hdrlen + 1) * 8;
+		nh = ext->nexthdr;
+	}
+	if (nh != IPPROTO_ICMPV6 || off > EXT_OFF_MAX)
+		return PKT_OTHER;	/* includes chains longer than IW_MAX_EXTHDR */
+
+	p->fam = IW_FAM_ICMPV6;
+	p->row = IW_ROW_UNTYPED(IW_FAM_ICMPV6);
+	p->l3_off = (void *)ip6 - data;
+	plen = bpf_ntohs(ip6->payload_len);
+	hdrs = off - first;
+	if (plen > (__u32)(c->end - data) - first || plen < hdrs)
+		return PKT_MALFORMED;
+	p->end = sizeof(*ip6) + plen;
+	if (p->frag) {
+		/* headers before the fragment header, then this fragment's data at its offset */
+		p->end = sizeof(*ip6) + (frag_at - first) + frag_off + (plen - hdrs);
+		if (p->end - sizeof(*ip6) > IPV6_MAX_PAYLOAD)
+			return PKT_POD;
+		if (frag_off) {
+			p->nonfirst = 1;
+			return PKT_ICMP;
+		}
+	}
+	p->msg_len = plen - hdrs;
+	if (p->msg_len < sizeof(*icmp))
+		return PKT_MALFORMED;
+	icmp = data + (off & EXT_OFF_MAX);
+	if ((void *)(icmp + 1) > c->end)
+		return PKT_MALFORMED;
+	p->l4_off = off;
+	p->type = icmp->type;
+	p->code = icmp->code;
+	p->row = iw_row(p->fam, icmp->type, icmp->code);
+	return PKT_ICMP;
+}
+
+/* ---- checksums -------------------------------------------------------------------- */
+
+#define CSUM_CHUNK	512	/* the most bpf_csum_diff() sums at once */
+/* Offsets into the frame are masked to 15 bits so that the verifier can prove offset +
+ * chunk stays below its 64 KiB packet limit. Native XDP frames are at most a page; only a
+ * generic-mode frame could be longer, and its checksum is then not verified. */
+#define CSUM_OFF_MASK	0x7fff
+
+struct csum_loop {
+	struct xdp_md *ctx;
+	__u32 off;		/* from data to the next chunk */
+	__u32 sum;
+	int err;
+};
+
+static int csum_chunk(__u32 i, struct csum_loop *l)
+{
+	void *data = (void *)(long)l->ctx->data;
+	void *data_end = (void *)(long)l->ctx->data_end;
+	void *p = data + (l->off & CSUM_OFF_MASK);
+	__s64 s;
+
+	if (p + CSUM_CHUNK > data_end) {
+		l->err = 1;
+		return 1;
+	}
+	s = bpf_csum_diff(NULL, 0, p, CSUM_CHUNK, l->sum);
+	if (s < 0) {
+		l->err = 1;
+		return 1;
+	}
+	l->sum = s;
+	l->off += CSUM_CHUNK;
+	return 0;
+}
+
+static __always_inline __u16 csum_fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+/*
+ * One's complement sum of len bytes at off, seeded with seed; returns 1 when it folds to
+ * 0xffff (the checksum checks out), 0 when not, and 1 when the message lies beyond what can
+ * be verified (see CSUM_OFF_MASK). Global, so verified once whatever the caller's state.
+ */
+__noinline int iw_csum_ok(struct xdp_md *ctx, __u32 off, __u32 len, __u32 seed)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct csum_loop l = { .ctx = ctx, .off = off, .sum = seed };
+	__u8 tail[4] = {};
+	__u32 rem;
+	__u8 *q;
+	__s64 s;
+
+	if (off > CSUM_OFF_MASK || len > CSUM_OFF_MASK - off)
+		return 1;
+	if (len >= CSUM_CHUNK) {
+		bpf_loop(len / CSUM_CHUNK, csum_chunk, &l, 0);
+		if (l.err)
+			return 0;
+	}
+	rem = len % CSUM_CHUNK;
+	q = data + (l.off & CSUM_OFF_MASK);
+
+#define CSUM_PIECE(n)								\
+	if (rem & (n)) {							\
+		if ((void *)q + (n) > data_end)					\
+			return 0;						\
+		s = bpf_csum_diff(NULL, 0, (void *)q, (n), l.sum);		\
+		if (s < 0)							\
+			return 0;						\
+		l.sum = s;							\
+		q += (n);							\
+	}
+	CSUM_PIECE(256)
+	CSUM_PIECE(128)
+	CSUM_PIECE(64)
+	CSUM_PIECE(32)
+	CSUM_PIECE(16)
+	CSUM_PIECE(8)
+	CSUM_PIECE(4)
+#undef CSUM_PIECE
+	/* 1 to 3 bytes left: pad with zeros to a 32-bit word (the offset is 4-aligned from the
+	 * start of the message, so the 16-bit words line up with the message's). */
+	if (rem & 3) {
+		if ((void *)q + 3 <= data_end) {
+			tail[0] = q[0];
+			tail[1] = (rem & 3) > 1 ? q[1] : 0;
+			tail[2] = (rem & 3) > 2 ? q[2] : 0;
+		} else if ((void *)q + 2 <= data_end) {
+			if ((rem & 3) > 2)
+				return 0;
+			tail[0] = q[0];
+			tail[1] = (rem & 3) > 1 ? q[1] : 0;
+		} else if ((void *)q + 1 <= data_end) {
+			if ((rem & 3) > 1)
+				return 0;
+			tail[0] = q[0];
+		} else {
+			return 0;
+		}
+		s = bpf_csum_diff(NULL, 0, (void *)tail, sizeof(tail), l.sum);
+		if (s < 0)
+			return 0;
+		l.sum = s;
+	}
+	return csum_fold(l.sum) == 0xffff;
+}
+
+static __always_inline bool icmp_csum_ok(struct xdp_md *ctx, const struct pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ipv6hdr *ip6 = data + (p->l3_off & L3_OFF_MASK);
+	__be32 pseudo[2];
+	__s64 s;
+
+	if (p->fam == IW_FAM_ICMP)
+		return iw_csum_ok(ctx, p->l4_off, p->msg_len, 0);
+	/* ICMPv6: pseudo-header of source, destination, upper-layer length, next header */
+	if ((void *)(ip6 + 1) > data_end)
+		return false;
+	s = bpf_csum_diff(NULL, 0, (void *)&ip6->saddr, 32, 0);
+	if (s < 0)
+		return false;
+	pseudo[0] = bpf_htonl(p->msg_len);
+	pseudo[1] = bpf_htonl(IPPROTO_ICMPV6);
+	s = bpf_csum_diff(NULL, 0, pseudo, sizeof(pseudo), s);
+	if (s < 0)
+		return false;
+	return iw_csum_ok(ctx, p->l4_off, p->msg_len, s);
+}
+
+/* ---- rate limits ------------------------------------------------------------------ */
+
+/* Converts a TAT written under lim's previous interval and tolerance to the current ones,
+ * keeping the number of whole tokens left, clamped to the new burst. Runs once per bucket
+ * after a change. */
+static __always_inline __u64 gcra_convert(__u64 tat, __u64 now, const struct iw_limit *lim)
+{
+	__u64 debt = (__s64)(tat - now) > 0 ? tat - now : 0;
+	__u64 full_old = lim->prev_tolerance + lim->prev_interval;
+	__u64 full_new = lim->tolerance + lim->interval;
+	__u64 tokens;
+
+	if (!lim->prev_interval)
+		return now;			/* newly limited: a full bucket */
+	if (debt >= full_old)
+		tokens = 0;
+	else
+		tokens = (full_old - debt) / lim->prev_interval;
+	if (tokens * lim->interval >= full_new)
+		return now;			/* clamped to the new burst */
+	return now + full_new - tokens * lim->interval;
+}
+
+/*
+ * One GCRA decision on a shared state word; true when the packet conforms and its token
+ * was taken. Drops only read the word, so a flood does not bounce its cache line; only
+ * conforming packets write it, with a compare-and-swap, retried a bounded number of times
+ * (a packet that keeps losing the race is treated as over the limit).
+ */
+static __always_inline bool gcra(__u64 *state, const struct iw_limit *lim, __u64 now)
+{
+	__u64 epoch = lim->epoch;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		__u64 old = READ_ONCE(*state);
+		__u64 tat = old & ~IW_EPOCH_MASK;
+		bool converted = (old & IW_EPOCH_MASK) != epoch;
+		__s64 ahead;
+
+		if (converted)
+			tat = gcra_convert(tat, now, lim);
+		ahead = tat - now;
+		/* A legitimate TAT is never more than tolerance + interval ahead; anything further
+		 * is a state from before a wrap of the clock or a reset: start afresh. */
+		if (ahead < 0 || (__u64)ahead > lim->tolerance + lim->interval) {
+			tat = now;
+			ahead = 0;
+		}
+		if ((__u64)ahead > lim->tolerance) {
+			if (converted)
+				__sync_val_compare_and_swap(state, old, (tat & ~IW_EPOCH_MASK) | epoch);
+			return false;
+		}
+		if (__sync_val_compare_and_swap(state, old,
+						((tat + lim->interval) & ~IW_EPOCH_MASK) | epoch) == old)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline __u64 *src_state(struct xdp_md *ctx, const struct pkt *p,
+					const struct iw_rule *r, __u64 now)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	void *l3 = data + (p->l3_off & L3_OFF_MASK);
+	struct iw_src_state fresh = { .tat = (now & ~IW_EPOCH_MASK) | r->src.epoch };
+	__u32 plen = r->src_plen;
+	struct iw_src_state *st;
+
+	if (p->fam == IW_FAM_ICMP) {
+		struct iphdr *ip = l3;
+		struct iw_src4_key k = { .src_id = r->src_id };
+		__u32 a;
+
+		if ((void *)(ip + 1) > data_end)
+			return NULL;
+		a = bpf_ntohl(ip->saddr);
+		k.addr = plen >= 32 ? a : plen ? a & ~(0xffffffffU >> plen) : 0;
+		st = bpf_map_lookup_elem(&iw_src4, &k);
+		if (!st) {
+			bpf_map_update_elem(&iw_src4, &k, &fresh, BPF_NOEXIST);
+			st = bpf_map_lookup_elem(&iw_src4, &k);
+		}
+	} else {
+		struct ipv6hdr *ip6 = l3;
+		struct iw_src6_key k = { .src_id = r->src_id };
+		int i;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return NULL;
+		__builtin_memcpy(k.addr, &ip6->saddr, 16);
+#pragma unroll
+		for (i = 0; i < 16; i++) {
+			__s32 bits = (__s32)plen - i * 8;
+
+			if (bits <= 0)
+				k.addr[i] = 0;
+			else if (bits < 8)
+				k.addr[i] &= (__u8)(0xff << (8 - bits));
+		}
+		st = bpf_map_lookup_elem(&iw_src6, &k);
+		if (!st) {
+			bpf_map_update_elem(&iw_src6, &k, &fresh, BPF_NOEXIST);
+			st = bpf_map_lookup_elem(&iw_src6, &k);
+		}
+	}
+	return st ? &st->tat : NULL;
+}
+
+/* ---- verdicts --------------------------------------------------------------------- */
+
+#define PASS(reason)	((int)(reason))
+#define DROP(reason)	((int)(reason) | 0x100)
+
+static __always_inline int rate_check(struct xdp_md *ctx, const struct pkt *p,
+				      const struct iw_rule *r)
+{
+	__u64 now = bpf_jiffies64() << IW_TICK_SHIFT;
+
+	/* Its source's bucket first: a packet that it drops takes nothing from the global one. */
+	if (r->src.interval) {
+		__u64 *st = src_state(ctx, p, r, now);
+
+		if (!st || !gcra(st, &r->src, now))
+			return DROP(IW_R_RATE);	/* no room to track the source: fail closed */
+	}
+	if (r->global.interval) {
+		__u32 b = r->bucket;
+		struct iw_bucket *bk = bpf_map_lookup_elem(&iw_buckets, &b);
+
+		if (!bk || !gcra(&bk->tat, &r->global, now))
+			return DROP(IW_R_RATE);
+	}
+	return PASS(IW_R_NONE);
+}
+
+/* Which of the allow and deny lists cover the packet's source. */
+static __always_inline __u8 cidr_flags(struct xdp_md *ctx, const struct pkt *p,
+				       const struct iw_policy *pol)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	void *l3 = data + (p->l3_off & L3_OFF_MASK);
+	struct iw_cidr_val *v;
+
+	if (p->fam == IW_FAM_ICMP) {
+		struct iphdr *ip = l3;
+		struct iw_cidr4_key k = { .prefixlen = 32 + 32, .slot = pol->slot };
+
+		if (!(pol->flags & IW_POL_CIDR4) || (void *)(ip + 1) > data_end)
+			return 0;
+		__builtin_memcpy(k.addr, &ip->saddr, 4);
+		v = bpf_map_lookup_elem(&iw_cidr4, &k);
+	} else {
+		struct ipv6hdr *ip6 = l3;
+		struct iw_cidr6_key k = { .prefixlen = 32 + 128, .slot = pol->slot };
+
+		if (!(pol->flags & IW_POL_CIDR6) || (void *)(ip6 + 1) > data_end)
+			return 0;
+		__builtin_memcpy(k.addr, &ip6->saddr, 16);
+		v = bpf_map_lookup_elem(&iw_cidr6, &k);
+	}
+	return v ? v->flags : 0;
+}
+
+static __always_inline bool is_nd(const struct pkt *p)
+{
+	return p->fam == IW_FAM_ICMPV6 && !p->frag &&
+	       p->type >= IW_ND_FIRST && p->type <= IW_ND_LAST;
+}
+
+/*
+ * The verdict on one ICMP packet: PASS(reason) or DROP(reason). Global, so the verifier
+ * checks it once, apart from the parser's paths.
+ */
+__noinline int iw_judge(struct xdp_md *ctx, const struct pkt *p)
+{
+	const struct iw_policy *pol;
+	const struct iw_rule *r;
+	__u32 zero = 0, idx, ct;
+	void *inner;
+	__u8 cidr;
+
+	if (iw_name_meta)
+		bpf_map_lookup_elem(&iw_meta, &zero);
+	if (!p || p->cls == PKT_MALFORMED)
+		return DROP(IW_R_MALFORMED);
+	if (p->cls == PKT_POD)
+		return DROP(IW_R_POD);
+
+	inner = bpf_map_lookup_elem(&iw_policy, &zero);
+	pol = inner ? bpf_map_lookup_elem(inner, &zero) : NULL;
+	if (!pol)
+		return PASS(p->nonfirst ? IW_R_FRAGMENT : IW_R_NONE);
+
+	/* Neighbour discovery is touched only by a rule that names its type. */
+	if (!is_nd(p)) {
+		cidr = cidr_flags(ctx, p, pol);
+		if (cidr & IW_CIDR_DENY)
+			return DROP(IW_R_DENY);
+		if (cidr & IW_CIDR_ALLOW)
+			return PASS(IW_R_ALLOW);
+		if (p->frag && (pol->flags & IW_POL_FRAG_DROP))
+			return DROP(IW_R_FRAGMENT);
+		if (pol->max_size && p->end > pol->max_size)
+			return DROP(IW_R_OVERSIZE);
+		if (p->nonfirst)
+			return PASS(IW_R_FRAGMENT);
+		if (!p->frag && (pol->flags & IW_POL_CSUM_VERIFY) && !icmp_csum_ok(ctx, p))
+			return DROP(IW_R_CSUM);
+	}
+
+	idx = pol->type_rule[p->fam & 1][p->type];
+	ct = pol->type_codes[p->fam & 1][p->type];
+	if (ct) {
+		__u32 code_idx = pol->code_rule[(ct - 1) & (IW_MAX_CODE_TABLES - 1)][p->code];
+
+		if (code_idx)
+			idx = code_idx;
+	}
+	if (!idx)
+		return PASS(IW_R_NONE);
+	r = &pol->rules[idx & 0xff];
+	if (r->action == IW_ACT_DROP)
+		return DROP(IW_R_POLICY);
+	if (r->action == IW_ACT_RATE)
+		return rate_check(ctx, p, r);
+	return PASS(IW_R_NONE);
+}
+
+/* The one exit for ICMP: count the packet in its row and, when there is one, its reason. */
+static __always_inline int finish(const struct pkt *p, int verdict)
+{
+	__u32 reason = verdict & 0xff, drop = (verdict >> 8) & 1;
+	struct iw_row_counter *row;
+	__u32 key = p->row;
+
+	row = bpf_map_lookup_elem(&iw_stats, &key);
+	if (row) {
+		row->packets++;
+		row->bytes += p->len;
+		row->dropped += drop;
+	}
+	if (reason != IW_R_NONE) {
+		__u32 k = IW_REASON_IDX(drop, reason);
+		struct iw_reason_counter *rc = bpf_map_lookup_elem(&iw_reasons, &k);
+
+		if (rc) {
+			rc->packets++;
+			rc->bytes += p->len;
+		}
+	}
+	return drop ? XDP_DROP : XDP_PASS;
+}
+
+SEC("xdp")
+int icmpwall(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct hdr_cursor c = { .pos = data, .end = data_end };
+	struct pkt p = { .len = data_end - data };
+	__be16 proto;
+
+	proto = parse_ethernet(&c);
+	if (proto == bpf_htons(ETH_P_IP))
+		p.cls = parse_ipv4(&c, data, &p);
+	else if (proto == bpf_htons(ETH_P_IPV6))
+		p.cls = parse_ipv6(&c, data, &p);
+	if (p.cls == PKT_OTHER)
+		return XDP_PASS;
+	return finish(&p, iw_judge(ctx, &p));
+}

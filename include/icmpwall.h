@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * icmpwall.h - the one header shared by the XDP program (bpf/) and the CLI (user/).
+ *
+ * Everything both sides must agree on lives here: map names and sizes, the layout of
+ * map keys and values, drop reasons, policy encoding. Fixed-width types only, so the
+ * BPF target and the host compile the same layout.
+ */
+#ifndef ICMPWALL_H
+#define ICMPWALL_H
+
+#include <linux/types.h>
+
+#define IW_PROG_NAME		"icmpwall"
+#define IW_PIN_ROOT		"/sys/fs/bpf/icmpwall"
+/* Bumped whenever a map layout below changes: the CLI refuses to drive a program
+ * that was attached by a build with another ABI. */
+#define IW_ABI_VERSION		1
+#define IW_META_MAGIC		0x6c6c61777069636dULL /* "icmpwall" */
+
+/* Map names, as pinned under IW_PIN_ROOT/<dev>/. */
+#define IW_MAP_STATS		"iw_stats"
+#define IW_MAP_REASONS		"iw_reasons"
+#define IW_MAP_POLICY		"iw_policy"
+#define IW_MAP_BUCKETS		"iw_buckets"
+#define IW_MAP_SRC4		"iw_src4"
+#define IW_MAP_SRC6		"iw_src6"
+#define IW_MAP_CIDR4		"iw_cidr4"
+#define IW_MAP_CIDR6		"iw_cidr6"
+#define IW_MAP_META		"iw_meta"
+
+enum iw_family {
+	IW_FAM_ICMP = 0,
+	IW_FAM_ICMPV6 = 1,
+	IW_NFAM = 2,
+};
+
+/* ICMPv6 neighbour discovery (router solicit .. redirect): touched only by rules naming it. */
+#define IW_ND_FIRST		133
+#define IW_ND_LAST		137
+
+/*
+ * Counters per family x type x code. Codes 0..15 each have their own row; codes 16..255
+ * share row 16 of their type. Every code defined by IANA today is below 16, so nothing real
+ * is folded, and 17 rows per type instead of 256 keep the per-CPU array at 209 KiB per CPU
+ * (2 x 256 x 17 x 24 bytes) instead of 3 MiB per CPU.
+ */
+#define IW_NCODES		17
+#define IW_CODE_FOLD		16
+#define IW_NTYPED_ROWS		(IW_NFAM * 256 * IW_NCODES)
+/* One extra row per family for ICMP packets that have no readable type: non-first
+ * fragments and malformed headers. Every ICMP packet lands in exactly one row. */
+#define IW_ROW_UNTYPED(fam)	(IW_NTYPED_ROWS + (fam))
+#define IW_NROWS		(IW_NTYPED_ROWS + IW_NFAM)
+
+static inline __u32 iw_row(__u32 fam, __u32 type, __u32 code)
+{
+	return (fam * 256 + type) * IW_NCODES + (code < IW_CODE_FOLD ? code : IW_CODE_FOLD);
+}
+
+struct iw_row_counter {
+	__u64 packets;
+	__u64 bytes;	/* frame bytes as seen by XDP (Ethernet header included) */
+	__u64 dropped;
+};
+
+/*
+ * Why a packet was dropped, or something notable about one that passed. The reasons
+ * map is indexed by IW_REASON_IDX(dropped, reason).
+ */
+enum iw_reason {
+	IW_R_NONE = 0,
+	IW_R_MALFORMED,		/* header does not fit, IHL < 5, lengths disagree */
+	IW_R_FRAGMENT,		/* dropped: fragments drop; passed: non-first fragment */
+	IW_R_OVERSIZE,		/* datagram (or fragment end) longer than max-size */
+	IW_R_POD,		/* ping of death: fragment ends past 65535 */
+	IW_R_RATE,		/* rate rule over its budget */
+	IW_R_POLICY,		/* drop rule */
+	IW_R_DENY,		/* source in the deny list */
+	IW_R_CSUM,		/* checksum verify found a bad checksum */
+	IW_R_ALLOW,		/* passed: source in the allow list, later checks skipped */
+	IW_NREASONS,
+};
+#define IW_REASON_IDX(dropped, reason)	((dropped) ? IW_NREASONS + (reason) : (reason))
+#define IW_NREASON_SLOTS		(2 * IW_NREASONS)
+
+struct iw_reason_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* ---- policy ------------------------------------------------------------------------ */
+
+/*
+ * The active policy is one value of an inner array map, reached through the
+ * array-of-maps IW_MAP_POLICY. Userspace builds a complete new inner map and swaps it in
+ * with one update, so a packet sees the whole old policy or the whole new one; the kernel
+ * waits for running programs before that update returns, so the previous slot of the
+ * CIDR tries is free to rewrite on the next change.
+ */
+#define IW_MAX_RULES		255	/* rules[0] is "no rule" */
+#define IW_MAX_CODE_TABLES	32	/* types with per-code rules, per policy (power of 2) */
+#define IW_MAX_BUCKETS		512	/* global token buckets: one per rate rule */
+
+enum iw_action {
+	IW_ACT_NONE = 0,	/* no rule here: fall back to the type rule, or pass */
+	IW_ACT_PASS,		/* explicit pass (overrides a type-level rule for this code) */
+	IW_ACT_DROP,
+	IW_ACT_RATE,
+};
+
+/*
+ * Rates are GCRA (virtual scheduling) limits on a jiffies clock. Time is counted in
+ * ticks, 2^IW_TICK_SHIFT per jiffy; a bucket stores the theoretical arrival time (TAT)
+ * of the next conforming packet. A packet at time t conforms when
+ * max(TAT, t) + interval - t <= tolerance, and then TAT moves to max(TAT, t) + interval.
+ * interval = ticks per packet, tolerance = (burst - 1) x interval. Times wrap modulo
+ * 2^64 and are compared as signed differences (wrap every 2^40 jiffies: 34 years at
+ * HZ=1000).
+ */
+#define IW_TICK_SHIFT		32
+/* The low 8 bits of a stored TAT hold the epoch of the limit that wrote it (intervals are
+ * multiples of 256 ticks, so nothing is lost). When userspace changes a rate it bumps the
+ * limit's epoch and keeps the previous interval and tolerance; the first packet that finds
+ * an older epoch converts the bucket, keeping its level in tokens clamped to the new
+ * burst. */
+#define IW_EPOCH_MASK		0xffULL
+#define IW_MAX_RATE_PER_SEC	100000000ULL	/* 1e8/s */
+#define IW_MAX_BURST		100000000ULL
+
+struct iw_limit {
+	__u64 interval;		/* ticks per packet; 0 = no limit */
+	__u64 tolerance;	/* (burst - 1) x interval */
+	__u64 prev_interval;	/* the limit before the last change, 0 = none */
+	__u64 prev_tolerance;
+	__u32 count;		/* as written: count per second or per minute */
+	__u32 burst;		/* as written, or the default */
+	__u8 per_minute;	/* 1: count is per minute */
+	__u8 epoch;		/* changes with every change of interval or tolerance */
+	__u8 burst_given;	/* 1: burst was written, 0: it is the default */
+	__u8 pad[5];
+};
+
+struct iw_rule {
+	__u8 action;		/* enum iw_action */
+	__u8 src_plen;		/* per-source prefix length (bits), when src.interval != 0 */
+	__u16 bucket;		/* global bucket index, when global.interval != 0 */
+	__u16 src_id;		/* per-source key namespace, stable while the rule exists */
+	__u16 pad;
+	struct iw_limit global;
+	struct iw_limit src;
+};
+
+enum iw_policy_flags {
+	IW_POL_FRAG_DROP	= 1 << 0,
+	IW_POL_CSUM_VERIFY	= 1 << 1,
+	IW_POL_CIDR4		= 1 << 2,	/* the v4 CIDR trie has entries in this slot */
+	IW_POL_CIDR6		= 1 << 3,
+};
+
+struct iw_policy {
+	__u32 flags;			/* enum iw_policy_flags */
+	__u32 max_size;			/* bytes, 0 = off */
+	__u32 slot;			/* CIDR trie slot this policy uses (0 or 1) */
+	__u32 generation;		/* bumped by every change */
+	__u32 next_src_id;		/* next per-source namespace to hand out */
+	__u8 type_rule[IW_NFAM][256];	/* index into rules[], 0 = none */
+	__u8 type_codes[IW_NFAM][256];	/* 1 + index into code_rule[], 0 = no code rules */
+	__u8 code_rule[IW_MAX_CODE_TABLES][256]; /* index into rules[], 0 = use type rule */
+	struct iw_rule rules[IW_MAX_RULES + 1];
+};
+
+/* Global buckets are shared by every CPU; one cache line each so that two busy buckets do
+ * not bounce the same line. */
+struct iw_bucket {
+	__u64 tat;
+	__u64 pad[7];
+};
+
+/* Per-source buckets: LRU hashes sized at attach (--sources). The key holds the source
+ * prefix (masked to the rule's length) and the rule's src_id. */
+struct iw_src4_key {
+	__u32 addr;
+	__u16 src_id;
+	__u16 pad;
+};
+
+struct iw_src6_key {
+	__u8 addr[16];
+	__u16 src_id;
+	__u16 pad;
+};
+
+struct iw_src_state {
+	__u64 tat;
+};
+
+/* Allow/deny CIDRs, one LPM trie per family. The policy slot is the first 32 bits of the
+ * key, so the two slots never match each other. A value says whether any allow and any
+ * deny prefix covers the entry's prefix: the longest match then answers both lists. */
+struct iw_cidr4_key {
+	__u32 prefixlen;	/* 32 + prefix length */
+	__u32 slot;
+	__u8 addr[4];
+};
+
+struct iw_cidr6_key {
+	__u32 prefixlen;	/* 32 + prefix length */
+	__u32 slot;
+	__u8 addr[16];
+};
+
+enum iw_cidr_flags {
+	IW_CIDR_ALLOW = 1 << 0,
+	IW_CIDR_DENY = 1 << 1,
+};
+
+struct iw_cidr_val {
+	__u8 flags;		/* enum iw_cidr_flags: lists that cover this prefix */
+	__u8 own;		/* enum iw_cidr_flags: lists that name exactly this prefix */
+	__u16 pad;
+};
+
+#define IW_CIDR_MAX		16384	/* entries per trie (both slots) */
+
+/* ---- attachment metadata ------------------------------------------------------------ */
+
+enum iw_mode {
+	IW_MODE_NATIVE = 1,
+	IW_MODE_GENERIC = 2,
+};
+
+struct iw_meta {
+	__u64 magic;		/* IW_META_MAGIC once the CLI has finished the attach */
+	__u32 abi;		/* IW_ABI_VERSION */
+	__u32 ifindex;
+	__u32 mode;		/* enum iw_mode */
+	__u32 hz;		/* kernel CONFIG_HZ, for converting rates to ticks */
+	__u64 attached_at;	/* CLOCK_REALTIME seconds */
+	__u32 sources;		/* max entries of each per-source table */
+	__u32 pad;
+	__u64 netns;		/* inode of the interface's network namespace */
+};
+
+#define IW_DEFAULT_SOURCES	65536
+
+#endif /* ICMPWALL_H */

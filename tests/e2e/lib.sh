@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: GPL-2.0
+# tests/e2e/lib.sh - shared by the end-to-end tests; source it first.
+#
+# A test bed is two network namespaces joined by a veth pair:
+#   $NS_P  the protected host: interface $DEV_P, 10.$NET.0.1/24, fd00:$NET::1/64
+#   $NS_C  the client:         interface $DEV_C, 10.$NET.0.2/24, fd00:$NET::2/64
+# icmpwall runs inside $NS_P through `iw ARGS` (ip netns exec, so a fresh bpffs each time,
+# as an operator would run it). Assertions count into PASS/FAIL; the EXIT trap tears the
+# bed down and prints "N passed, N failed", which tests/run-all.sh reads.
+
+set -u
+IW=${IW:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/icmpwall}
+PASS=0
+FAIL=0
+NET=${NET:-$(( (RANDOM % 150) + 100 ))}
+NS_P=iwt-p-$$
+NS_C=iwt-c-$$
+DEV_P=iwp0
+DEV_C=iwc0
+IP_P=10.$NET.0.1
+IP_C=10.$NET.0.2
+IP6_P=fd00:$NET::1
+IP6_C=fd00:$NET::2
+CLEANUP=()
+
+ok() { PASS=$((PASS + 1)); echo "ok   $*"; }
+nok() { FAIL=$((FAIL + 1)); echo "FAIL $*"; }
+
+# expect_eq DESC ACTUAL EXPECTED
+expect_eq() {
+	if [ "$2" == "$3" ]; then ok "$1"; else nok "$1: expected '$3', got '$2'"; fi
+}
+
+# expect_range DESC ACTUAL LOW HIGH (integers, inclusive)
+expect_range() {
+	if [ "$2" -ge "$3" ] 2>/dev/null && [ "$2" -le "$4" ]; then
+		ok "$1 ($2 in [$3, $4])"
+	else
+		nok "$1: expected $3..$4, got '$2'"
+	fi
+}
+
+# expect_match DESC TEXT REGEX
+expect_match() {
+	if [[ "$2" =~ $3 ]]; then ok "$1"; else nok "$1: '$2' does not match /$3/"; fi
+}
+
+# expect_cmd DESC RC STDERR_REGEX CMD...: runs CMD, checks its exit code and that stderr
+# is one line matching the regex (use '' for "no check of stderr").
+expect_cmd() {
+	local desc=$1 want=$2 re=$3 out rc lines
+	shift 3
+	out=$("$@" 2>&1 >/dev/null)
+	rc=$?
+	lines=$(printf '%s' "$out" | grep -c '')
+	if [ "$rc" -ne "$want" ]; then
+		nok "$desc: exit $rc, expected $want (stderr: $out)"
+	elif [ -n "$re" ] && { [ "$lines" -ne 1 ] || ! [[ "$out" =~ $re ]]; }; then
+		nok "$desc: stderr '$out' is not one line matching /$re/"
+	else
+		ok "$desc"
+	fi
+}
+
+iw() { ip netns exec "$NS_P" "$IW" "$@"; }
+in_p() { ip netns exec "$NS_P" "$@"; }
+in_c() { ip netns exec "$NS_C" "$@"; }
+
+# stat_json: the stats --json of $DEV_P; jq_stat FILTER: a field of it
+jq_stat() { iw stats "$DEV_P" --json | jq -r "$1"; }
+# row_field FAMILY TYPE CODE FIELD: a field of a type row, 0 when the row is absent
+row_field() {
+	jq_stat "[.types[] | select(.family==\"$1\" and .type==$2 and .code==$3) | .$4] | add // 0"
+}
+# nstat_get COUNTER: an absolute kernel SNMP counter inside $NS_P
+nstat_get() { in_p nstat -az "$1" 2>/dev/null | awk -v c="$1" '$1 == c { print $2 }'; }
+
+bed_up() {
+	ip netns add "$NS_P" && ip netns add "$NS_C" || return 1
+	CLEANUP+=("ip netns del $NS_P" "ip netns del $NS_C")
+	ip link add "$DEV_P" netns "$NS_P" ${VETH_OPTS:-} type veth peer name "$DEV_C" netns "$NS_C" \
+		${VETH_OPTS:-} || return 1
+	in_p ip addr add "$IP_P/24" dev "$DEV_P"
+	in_c ip addr add "$IP_C/24" dev "$DEV_C"
+	in_p ip addr add "$IP6_P/64" dev "$DEV_P" nodad
+	in_c ip addr add "$IP6_C/64" dev "$DEV_C" nodad
+	in_p ip link set lo up
+	in_c ip link set lo up
+	in_p ip link set "$DEV_P" up
+	in_c ip link set "$DEV_C" up
+	# answer every echo: no kernel ICMP rate limit in the way of the counts
+	in_p sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+	in_p sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=1
+}
+
+bed_down() {
+	local i
+	for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do
+		${CLEANUP[i]} 2>/dev/null
+	done
+	CLEANUP=()
+}
+
+finish() {
+	local rc=$?
+	bed_down
+	echo "$PASS passed, $FAIL failed"
+	[ "$FAIL" -eq 0 ] && [ "$rc" -eq 0 ] || exit 1
+}
+trap finish EXIT
+
+[ "$(id -u)" -eq 0 ] || { echo "end-to-end tests need root"; exit 1; }
+[ -x "$IW" ] || { echo "no $IW: run make first"; exit 1; }

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every test: the unit test binaries (build/tests/test_*), then the end-to-end scripts
+# (tests/e2e/*.sh). Each prints "N passed, N failed" as its last line; this script adds them
+# up, prints the same line for the whole run, and fails if anything failed or did not report.
+set -u
+BUILD=${1:-build}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+export IW="$TOP/$BUILD/icmpwall"
+passed=0 failed=0 broken=()
+
+run_one() {
+	local name=$1; shift
+	local log rc last
+	echo "=== $name"
+	log=$(mktemp)
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+	rm -f "$log"
+	if [ -z "$last" ]; then
+		broken+=("$name (no summary line, exit $rc)")
+		failed=$((failed + 1))
+		return
+	fi
+	passed=$((passed + ${last%% passed*}))
+	local f=${last#*, }
+	failed=$((failed + ${f%% failed}))
+	if [ "$rc" -ne 0 ] && [ "${f%% failed}" -eq 0 ]; then
+		broken+=("$name (exit $rc)")
+		failed=$((failed + 1))
+	fi
+}
+
+for t in "$TOP/$BUILD"/tests/test_*; do
+	[ -x "$t" ] || continue
+	run_one "$(basename "$t")" "$t"
+done
+for t in "$TOP"/tests/e2e/test_*.sh; do
+	[ -f "$t" ] || continue
+	run_one "$(basename "$t")" bash "$t"
+done
+
+echo
+for b in "${broken[@]+"${broken[@]}"}"; do
+	echo "broken: $b"
+done
+echo "ALL: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cli.h - the table that drives the command line: every subcommand, its arguments and its
+ * options are declared once, and the parser and --help are generated from that table.
+ */
+#ifndef ICMPWALL_CLI_H
+#define ICMPWALL_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EXIT_USAGE 2
+
+enum opt_kind {
+	OPT_FLAG,		/* --name */
+	OPT_ARG,		/* --name VALUE, --name=VALUE, -x VALUE */
+	OPT_OPTIONAL_NUM,	/* --name [NUMBER]: takes the next word only if it is a number */
+};
+
+struct opt_def {
+	const char *name;	/* long name, without the dashes */
+	char short_name;	/* 0 when there is none */
+	enum opt_kind kind;
+	const char *metavar;
+	const char *help;
+};
+
+#define MAX_OPTS 16
+
+struct cmd_args {
+	int argc;		/* positional arguments */
+	char **argv;
+	const struct opt_def *defs;
+	bool set[MAX_OPTS];
+	const char *val[MAX_OPTS];
+};
+
+struct command {
+	const char *name;
+	const char *args;	/* positional arguments, as shown in usage */
+	const char *summary;
+	const char *details;	/* more help text, may be NULL */
+	int (*run)(struct cmd_args *a);
+	const struct opt_def *opts;	/* terminated by an entry with name NULL */
+	int min_args, max_args;
+	bool privileged;	/* needs CAP_BPF (or CAP_SYS_ADMIN) and CAP_NET_ADMIN */
+};
+
+bool opt_set(const struct cmd_args *a, const char *name);
+const char *opt_val(const struct cmd_args *a, const char *name);
+
+/* Number parsing for option values and statements: one-line error, negative errno. */
+int parse_u64(const char *s, uint64_t min, uint64_t max, const char *what, uint64_t *out);
+
+/* Commands, one file per concern. */
+int cmd_attach(struct cmd_args *a);
+int cmd_detach(struct cmd_args *a);
+int cmd_status(struct cmd_args *a);
+int cmd_stats(struct cmd_args *a);
+int cmd_set(struct cmd_args *a);
+int cmd_policy(struct cmd_args *a);
+
+#endif
