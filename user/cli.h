@@ -59,5 +59,6 @@ int cmd_status(struct cmd_args *a);
 int cmd_stats(struct cmd_args *a);
 int cmd_set(struct cmd_args *a);
 int cmd_policy(struct cmd_args *a);
+int cmd_exporter(struct cmd_args *a);
 
 #endif

@@ -40,6 +40,13 @@ static const struct opt_def json_opts[] = {
 static const struct opt_def stats_opts[] = {
 	{ "json", 'j', OPT_FLAG, NULL, "print JSON (the stable format, see README.md)" },
 	{ "watch", 'w', OPT_OPTIONAL_NUM, "SECONDS", "redraw every SECONDS (default 1) with rates; Ctrl-C exits" },
+	{ "prometheus", 0, OPT_FLAG, NULL, "print the exporter's metrics once (for node_exporter's textfile collector)" },
+	COMMON_OPTS,
+	{ NULL }
+};
+
+static const struct opt_def exporter_opts[] = {
+	{ "listen", 'l', OPT_ARG, "ADDR:PORT", "where to serve /metrics: 127.0.0.1:9101, [::1]:9101, :9101" },
 	COMMON_OPTS,
 	{ NULL }
 };
@@ -74,6 +81,10 @@ static const struct command commands[] = {
 	  "  policy DEV show         print DEV's policy in the policy language\n"
 	  "  policy check FILE       validate FILE without touching anything",
 	  cmd_policy, common_opts, 2, 3, false },
+	{ "exporter", "[DEV...]", "serve Prometheus metrics over HTTP",
+	  "Serves /metrics in the Prometheus text format for the named interfaces, or for every\n"
+	  "attachment found at each scrape when none is named. Ctrl-C or SIGTERM stops it.",
+	  cmd_exporter, exporter_opts, 0, -1, true },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "maps.h"
 #include "names.h"
+#include "prom.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 
 /* JSON keys and labels of the drop reasons, in the order they are shown. */
 const struct reason_desc drop_reasons[] = {
@@ -186,6 +188,8 @@ int cmd_stats(struct cmd_args *a)
 		iw_dev_close(&d);
 		return ret;
 	}
+	if (opt_set(a, "prometheus"))
+		return prom_write(stdout, a->argv, 1) ? 1 : 0;
 	if (iw_dev_open(&d, a->argv[0], 0))
 		return 1;
 	s = snapshot_new();
@@ -222,55 +226,182 @@ static double elapsed(const struct timespec *a, const struct timespec *b)
 	return (b->tv_sec - a->tv_sec) + (b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
-int stats_watch(const struct iw_dev *d, double secs, bool json)
+#define HIST 60			/* samples of history per row: a minute at the default interval */
+#define SPARK 16		/* characters of sparkline */
+
+struct live {
+	float (*hist)[HIST];	/* packets per second per row, oldest first */
+	int filled;		/* samples in hist */
+	bool utf8;
+	int order[IW_NROWS];
+};
+
+static bool utf8_terminal(void)
 {
-	struct snapshot *prev = snapshot_new(), *cur = snapshot_new(), *tmp;
-	struct sigaction sa = { .sa_handler = on_signal };
-	bool tty = isatty(STDOUT_FILENO) && !json;
-	int ret = 1, err;
+	const char *v = getenv("LC_ALL");
 
-	if (!prev || !cur)
-		goto out;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	err = snapshot_read(d, prev);
-	if (err) {
-		pr_err("%s: cannot read counters: %s", d->name, strerror(-err));
-		goto out;
+	if (!v || !*v)
+		v = getenv("LC_CTYPE");
+	if (!v || !*v)
+		v = getenv("LANG");
+	return v && (strstr(v, "UTF-8") || strstr(v, "utf8") || strstr(v, "UTF8"));
+}
+
+static void human(double v, char *buf, size_t len)
+{
+	if (v >= 1e9)
+		snprintf(buf, len, "%.1fG", v / 1e9);
+	else if (v >= 1e6)
+		snprintf(buf, len, "%.1fM", v / 1e6);
+	else if (v >= 1e4)
+		snprintf(buf, len, "%.1fk", v / 1e3);
+	else
+		snprintf(buf, len, "%.0f", v);
+}
+
+/* The row's last minute, scaled to its own peak, SPARK characters wide. */
+static void sparkline(const struct live *lv, int row, char *buf, size_t len)
+{
+	static const char *const blocks[] = { " ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█" };
+	static const char ascii[] = " .:-=+*#%@";
+	const float *h = lv->hist[row];
+	float peak = 0, cell[SPARK];
+	int per = HIST / SPARK, n = 0;
+	size_t pos = 0;
+
+	for (int c = 0; c < SPARK; c++) {
+		float m = 0;
+
+		for (int k = 0; k < per; k++)
+			if (h[HIST - (SPARK - c) * per + k] > m)
+				m = h[HIST - (SPARK - c) * per + k];
+		cell[c] = m;
+		if (m > peak)
+			peak = m;
 	}
-	if (tty)
-		fputs("\033[?25l", stdout);	/* hide the cursor while redrawing */
-	while (!stop) {
-		struct timespec ts = { (time_t)secs, (long)((secs - (time_t)secs) * 1e9) };
-		double dt;
+	for (int c = 0; c < SPARK && pos + 4 < len; c++) {
+		int lvl = peak > 0 ? (int)ceilf(cell[c] / peak * 8) : 0;
 
-		while (nanosleep(&ts, &ts) && errno == EINTR && !stop)
-			;
-		if (stop)
-			break;
-		err = snapshot_read(d, cur);
-		if (err) {
-			pr_err("%s: cannot read counters: %s", d->name, strerror(-err));
-			goto restore;
+		if (lv->utf8) {
+			n = snprintf(buf + pos, len - pos, "%s", blocks[lvl]);
+		} else {
+			buf[pos] = ascii[lvl * 9 / 8];
+			n = 1;
 		}
-		dt = elapsed(&prev->when, &cur->when);
-		if (json)
-			stats_render_json_rates(d, prev, cur, dt);
-		else
-			stats_render_live(d, prev, cur, dt, tty);
-		tmp = prev;
-		prev = cur;
-		cur = tmp;
+		pos += n;
 	}
-	ret = 0;
-restore:
+	buf[pos] = 0;
+}
+
+static const struct snapshot *sort_cur;
+static const struct snapshot *sort_prev;
+
+static int by_rate(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	__u64 dx = sort_cur->rows[x].packets - sort_prev->rows[x].packets;
+	__u64 dy = sort_cur->rows[y].packets - sort_prev->rows[y].packets;
+
+	if (dx != dy)
+		return dx > dy ? -1 : 1;
+	if (sort_cur->rows[x].packets != sort_cur->rows[y].packets)
+		return sort_cur->rows[x].packets > sort_cur->rows[y].packets ? -1 : 1;
+	return x - y;
+}
+
+static int term_rows(void)
+{
+	struct winsize ws;
+
+	if (!ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_row > 0)
+		return ws.ws_row;
+	return 24;
+}
+
+/* One frame, at most 80 columns. On a terminal it redraws in place: every line clears its
+ * own end, and the screen below the frame is cleared, so nothing flickers. */
+static void render_live(const struct iw_dev *d, struct live *lv, const struct snapshot *prev,
+			const struct snapshot *cur, double dt, bool tty)
+{
+	const char *eol = tty ? "\033[K\n" : "\n";
+	double pps = (cur->total.packets - prev->total.packets) / dt;
+	double dps = (cur->total.dropped - prev->total.dropped) / dt;
+	double bps = (cur->total.bytes - prev->total.bytes) / dt;
+	char a[16], b[16], c[16], when[16], spark[SPARK * 4 + 1], name[96];
+	int n = 0, room, shown = 0;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	for (int r = 0; r < IW_NROWS; r++) {
+		memmove(lv->hist[r], lv->hist[r] + 1, (HIST - 1) * sizeof(float));
+		lv->hist[r][HIST - 1] = (cur->rows[r].packets - prev->rows[r].packets) / dt;
+		if (cur->rows[r].packets)
+			lv->order[n++] = r;
+	}
+	sort_cur = cur;
+	sort_prev = prev;
+	qsort(lv->order, n, sizeof(int), by_rate);
+
 	if (tty)
-		fputs("\033[?25h\n", stdout);
+		fputs("\033[H", stdout);
+	human(pps, a, sizeof(a));
+	human(dps, b, sizeof(b));
+	human(bps, c, sizeof(c));
+	snprintf(name, sizeof(name), "icmpwall %s, %s mode, every %.1fs", d->name,
+		 d->meta.mode == IW_MODE_NATIVE ? "native" : "generic", dt);
+	printf("%-71.71s %8s%s", name, when, eol);
+	printf("now %7s pkt/s %7s B/s  dropped %7s pkt/s (%5.1f%%)", a, c, b,
+	       pps > 0 ? 100 * dps / pps : 0.0);
+	printf("%s%s", eol, eol);
+	printf("%-6s %-26s %8s %6s %8s %-*s%s", "FAMILY", "TYPE/CODE", "PKT/S", "DROP%", "B/S",
+	       SPARK, "LAST MINUTE", eol);
+	room = term_rows() - 9;
+	for (int i = 0; i < n; i++) {
+		int r = lv->order[i], fam, type, code;
+		const struct iw_row_counter *rc = &cur->rows[r], *rp = &prev->rows[r];
+		double rpps = (rc->packets - rp->packets) / dt;
+		double rdps = (rc->dropped - rp->dropped) / dt;
+
+		if (tty && shown >= room) {
+			printf("  ... %d more rows%s", n - i, eol);
+			break;
+		}
+		if (r >= IW_NTYPED_ROWS) {
+			fam = r - IW_NTYPED_ROWS;
+			snprintf(name, sizeof(name), "(fragments, malformed)");
+		} else {
+			row_decode(r, &fam, &type, &code);
+			row_name(fam, type, code, name, sizeof(name));
+		}
+		human(rpps, a, sizeof(a));
+		human((rc->bytes - rp->bytes) / dt, c, sizeof(c));
+		sparkline(lv, r, spark, sizeof(spark));
+		printf("%-6s %-26.26s %8s %5.1f%% %8s %s%s", family_name(fam), name, a,
+		       rpps > 0 ? 100 * rdps / rpps : 0.0, c, spark, eol);
+		shown++;
+	}
+	if (!n)
+		printf("(no ICMP seen yet)%s", eol);
+	printf("%sdrops/s", eol);
+	for (int i = 0; i < n_drop_reasons; i++) {
+		__u32 k = IW_REASON_IDX(1, drop_reasons[i].reason);
+
+		printf(" %s %.0f", drop_reasons[i].key,
+		       (cur->reasons[k].packets - prev->reasons[k].packets) / dt);
+		if (i == 3)
+			printf("%s       ", eol);
+	}
+	printf("%s", eol);
+	printf("total   packets %llu, dropped %llu (%.1f%%)%s", (unsigned long long)cur->total.packets,
+	       (unsigned long long)cur->total.dropped,
+	       cur->total.packets ? 100.0 * cur->total.dropped / cur->total.packets : 0.0, eol);
+	if (tty)
+		fputs("\033[J", stdout);
+	else
+		putchar('\n');
 	fflush(stdout);
-out:
-	free(prev);
-	free(cur);
-	return ret;
 }
 
 void stats_render_json_rates(const struct iw_dev *d, const struct snapshot *prev,
@@ -301,8 +432,8 @@ void stats_render_json_rates(const struct iw_dev *d, const struct snapshot *prev
 		json_u64(&j, "bytes", c->bytes);
 		json_u64(&j, "dropped", c->dropped);
 		json_double(&j, "pps", (c->packets - p->packets) / dt);
-		json_double(&j, "bps", (c->bytes - p->bytes) * 8 / dt);
-		json_double(&j, "drop_pps", (c->dropped - p->dropped) / dt);
+		json_double(&j, "bytes_per_second", (c->bytes - p->bytes) / dt);
+		json_double(&j, "dropped_pps", (c->dropped - p->dropped) / dt);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
@@ -310,39 +441,62 @@ void stats_render_json_rates(const struct iw_dev *d, const struct snapshot *prev
 	json_u64(&j, "packets", cur->total.packets);
 	json_u64(&j, "dropped", cur->total.dropped);
 	json_double(&j, "pps", (cur->total.packets - prev->total.packets) / dt);
-	json_double(&j, "drop_pps", (cur->total.dropped - prev->total.dropped) / dt);
+	json_double(&j, "dropped_pps", (cur->total.dropped - prev->total.dropped) / dt);
 	json_obj_end(&j);
 	json_obj_end(&j);
 	json_finish(&j);
 }
 
-void stats_render_live(const struct iw_dev *d, const struct snapshot *prev,
-		       const struct snapshot *cur, double dt, bool tty)
+int stats_watch(const struct iw_dev *d, double secs, bool json)
 {
-	char name[96];
+	struct snapshot *prev = snapshot_new(), *cur = snapshot_new(), *tmp;
+	struct sigaction sa = { .sa_handler = on_signal };
+	bool tty = isatty(STDOUT_FILENO) && !json;
+	struct live lv = { .utf8 = utf8_terminal() };
+	int ret = 1, err;
 
-	if (tty)
-		fputs("\033[H\033[2J", stdout);
-	printf("icmpwall %s  every %.1fs  total %.0f pkt/s, %.0f dropped/s\n\n", d->name, dt,
-	       (cur->total.packets - prev->total.packets) / dt,
-	       (cur->total.dropped - prev->total.dropped) / dt);
-	printf("%-7s %-36s %10s %10s %10s\n", "FAMILY", "TYPE/CODE", "PKT/S", "DROP/S", "PACKETS");
-	for (int r = 0; r < IW_NTYPED_ROWS; r++) {
-		const struct iw_row_counter *c = &cur->rows[r], *p = &prev->rows[r];
-		int fam, type, code;
-
-		if (!c->packets)
-			continue;
-		row_decode(r, &fam, &type, &code);
-		row_name(fam, type, code, name, sizeof(name));
-		printf("%-7s %-36.36s %10.0f %10.0f %10llu\n", family_name(fam), name,
-		       (c->packets - p->packets) / dt, (c->dropped - p->dropped) / dt,
-		       (unsigned long long)c->packets);
+	lv.hist = calloc(IW_NROWS, sizeof(*lv.hist));
+	if (!prev || !cur || !lv.hist)
+		goto out;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	err = snapshot_read(d, prev);
+	if (err) {
+		pr_err("%s: cannot read counters: %s", d->name, strerror(-err));
+		goto out;
 	}
-	printf("\ndrops:");
-	for (int i = 0; i < n_drop_reasons; i++)
-		printf(" %s %llu", drop_reasons[i].key,
-		       (unsigned long long)cur->reasons[IW_REASON_IDX(1, drop_reasons[i].reason)].packets);
-	printf("\n");
+	if (tty)
+		fputs("\033[?1049h\033[?25l\033[H\033[2J", stdout); /* alternate screen, no cursor */
+	while (!stop) {
+		struct timespec ts = { (time_t)secs, (long)((secs - (time_t)secs) * 1e9) };
+		double dt;
+
+		while (nanosleep(&ts, &ts) && errno == EINTR && !stop)
+			;
+		if (stop)
+			break;
+		err = snapshot_read(d, cur);
+		if (err) {
+			pr_err("%s: cannot read counters: %s", d->name, strerror(-err));
+			goto restore;
+		}
+		dt = elapsed(&prev->when, &cur->when);
+		if (json)
+			stats_render_json_rates(d, prev, cur, dt);
+		else
+			render_live(d, &lv, prev, cur, dt, tty);
+		tmp = prev;
+		prev = cur;
+		cur = tmp;
+	}
+	ret = 0;
+restore:
+	if (tty)
+		fputs("\033[?25h\033[?1049l", stdout);	/* the terminal as it was */
 	fflush(stdout);
+out:
+	free(lv.hist);
+	free(prev);
+	free(cur);
+	return ret;
 }

@@ -27,8 +27,6 @@ int snapshot_read(const struct iw_dev *d, struct snapshot *s);
 void row_decode(int row, int *fam, int *type, int *code);
 
 int stats_watch(const struct iw_dev *d, double secs, bool json);
-void stats_render_live(const struct iw_dev *d, const struct snapshot *prev,
-		       const struct snapshot *cur, double dt, bool tty);
 void stats_render_json_rates(const struct iw_dev *d, const struct snapshot *prev,
 			     const struct snapshot *cur, double dt);
 
