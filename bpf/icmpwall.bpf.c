@@ -97,6 +97,38 @@ struct {
 	__type(value, struct iw_meta);
 } iw_meta SEC(".maps");
 
+/* Runtime controls set by the CLI, and event bookkeeping: enum iw_ctl_key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IW_NCTL);
+	__type(key, __u32);
+	__type(value, __u64);
+} iw_ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, IW_EVENTS_BYTES);
+} iw_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IW_NFAM * 256);
+	__type(key, __u32);
+	__type(value, struct iw_episode);
+} iw_episodes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IW_TOP_SLOTS);
+	__type(key, __u32);
+	__type(value, struct iw_top_slot);
+} iw_top SEC(".maps");
+
+/* Set by the CLI before load: possible CPUs (for summing per-CPU rows in timers), and
+ * the HeavyKeeper decay thresholds 2^32 x 1.08^-count. */
+const volatile __u32 iw_ncpus = 1;
+const volatile __u32 iw_top_decay[IW_TOP_DECAY_STEPS];
+
 /*
  * The kernel lists among a program's maps only those its instructions name, and the CLI
  * finds iw_meta that way when the pins are gone (a fresh bpffs under `ip netns exec`). The
@@ -269,8 +301,10 @@ static __always_inline int parse_ipv6(struct hdr_cursor *c, void *data, struct p
 		return PKT_MALFORMED;
 	p->end = sizeof(*ip6) + plen;
 	if (p->frag) {
-		/* headers before the fragment header, then this fragment's data at its offset */
-		p->end = sizeof(*ip6) + (frag_at - first) + frag_off + (plen - hdrs);
+		/* headers before the fragment header, then this fragment's data at its offset: all
+		 * that follows the fragment header, extension headers included */
+		p->end = sizeof(*ip6) + (frag_at - first) + frag_off +
+			 (plen - (frag_at - first) - sizeof(struct ipv6_frag));
 		if (p->end - sizeof(*ip6) > IPV6_MAX_PAYLOAD)
 			return PKT_POD;
 		if (frag_off) {
@@ -428,7 +462,7 @@ static __always_inline bool icmp_csum_ok(struct xdp_md *ctx, const struct pkt *p
 	return iw_csum_ok(ctx, p->l4_off, p->msg_len, s);
 }
 
-/* ---- rate limits ------------------------------------------------------------------ */
+/* ---- GCRA ------------------------------------------------------------------------- */
 
 /* Converts a TAT written under lim's previous interval and tolerance to the current ones,
  * keeping the number of whole tokens left, clamped to the new burst. Runs once per bucket
@@ -468,7 +502,9 @@ static __always_inline bool gcra(__u64 *state, const struct iw_limit *lim, __u64
 		bool converted = (old & IW_EPOCH_MASK) != epoch;
 		__s64 ahead;
 
-		if (converted)
+		if (!old)
+			tat = now;	/* never written: a full bucket, whatever the clock reads */
+		else if (converted)
 			tat = gcra_convert(tat, now, lim);
 		ahead = tat - now;
 		/* A legitimate TAT is never more than tolerance + interval ahead; anything further
@@ -489,54 +525,298 @@ static __always_inline bool gcra(__u64 *state, const struct iw_limit *lim, __u64
 	return false;
 }
 
-static __always_inline __u64 *src_state(struct xdp_md *ctx, const struct pkt *p,
-					const struct iw_rule *r, __u64 now)
+/* ---- flood events ----------------------------------------------------------------- */
+
+static __always_inline __u64 *ctl(__u32 key)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	void *l3 = data + (p->l3_off & L3_OFF_MASK);
-	struct iw_src_state fresh = { .tat = (now & ~IW_EPOCH_MASK) | r->src.epoch };
-	__u32 plen = r->src_plen;
-	struct iw_src_state *st;
+	return bpf_map_lookup_elem(&iw_ctl, &key);
+}
 
-	if (p->fam == IW_FAM_ICMP) {
-		struct iphdr *ip = l3;
-		struct iw_src4_key k = { .src_id = r->src_id };
-		__u32 a;
+static __always_inline void ctl_add(__u32 key)
+{
+	__u64 *v = ctl(key);
 
-		if ((void *)(ip + 1) > data_end)
-			return NULL;
-		a = bpf_ntohl(ip->saddr);
-		k.addr = plen >= 32 ? a : plen ? a & ~(0xffffffffU >> plen) : 0;
-		st = bpf_map_lookup_elem(&iw_src4, &k);
-		if (!st) {
-			bpf_map_update_elem(&iw_src4, &k, &fresh, BPF_NOEXIST);
-			st = bpf_map_lookup_elem(&iw_src4, &k);
-		}
-	} else {
-		struct ipv6hdr *ip6 = l3;
-		struct iw_src6_key k = { .src_id = r->src_id };
-		int i;
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
 
-		if ((void *)(ip6 + 1) > data_end)
-			return NULL;
-		__builtin_memcpy(k.addr, &ip6->saddr, 16);
-#pragma unroll
-		for (i = 0; i < 16; i++) {
-			__s32 bits = (__s32)plen - i * 8;
+static __always_inline struct iw_event *event_new(__u8 kind, __u64 now)
+{
+	struct iw_event *ev = bpf_ringbuf_reserve(&iw_events, sizeof(*ev), 0);
 
-			if (bits <= 0)
-				k.addr[i] = 0;
-			else if (bits < 8)
-				k.addr[i] &= (__u8)(0xff << (8 - bits));
-		}
-		st = bpf_map_lookup_elem(&iw_src6, &k);
-		if (!st) {
-			bpf_map_update_elem(&iw_src6, &k, &fresh, BPF_NOEXIST);
-			st = bpf_map_lookup_elem(&iw_src6, &k);
+	if (!ev) {
+		ctl_add(IW_CTL_EV_LOST);
+		return NULL;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->kind = kind;
+	ev->ts_ns = now;
+	return ev;
+}
+
+/* The per-source event budget: GCRA in nanoseconds on iw_ctl[IW_CTL_EV_TAT]. */
+static __always_inline bool event_budget(__u64 now)
+{
+	const __u64 interval = IW_EV_PERIOD_NS / IW_EV_RATE;
+	const __u64 tolerance = (IW_EV_BURST - 1) * interval;
+	__u64 *tat = ctl(IW_CTL_EV_TAT), old, t;
+
+	if (!tat)
+		return false;
+	old = READ_ONCE(*tat);
+	t = old > now ? old : now;
+	if (t - now > tolerance || __sync_val_compare_and_swap(tat, old, t + interval) != old) {
+		ctl_add(IW_CTL_EV_SUPPRESSED);
+		return false;
+	}
+	return true;
+}
+
+static __always_inline __u32 suppressed(void)
+{
+	__u64 *v = ctl(IW_CTL_EV_SUPPRESSED);
+
+	return v ? *v : 0;
+}
+
+struct row_sum {
+	__u32 base;		/* first row of the type */
+	__u64 packets;
+	__u64 drops;
+};
+
+static int row_sum_cpu(__u32 cpu, struct row_sum *s)
+{
+	for (__u32 c = 0; c < IW_NCODES; c++) {
+		__u32 k = s->base + c;
+		struct iw_row_counter *r = bpf_map_lookup_percpu_elem(&iw_stats, &k, cpu);
+
+		if (r) {
+			s->packets += r->packets;
+			s->drops += r->dropped;
 		}
 	}
-	return st ? &st->tat : NULL;
+	return 0;
+}
+
+/* Packets and drops of one type, all codes, all CPUs. */
+static __always_inline void type_sums(__u32 key, __u64 *packets, __u64 *drops)
+{
+	struct row_sum s = { .base = iw_row(key / 256, key % 256, 0) };
+
+	bpf_loop(iw_ncpus, row_sum_cpu, &s, 0);
+	*packets = s.packets;
+	*drops = s.drops;
+}
+
+/* Every second of a type episode: a summary while the type drops, the end when not. */
+static int episode_tick(void *map, __u32 *key, struct iw_episode *ep)
+{
+	__u64 now = bpf_ktime_get_ns(), packets, drops;
+	struct iw_event *ev;
+
+	type_sums(*key, &packets, &drops);
+	ev = event_new(drops != ep->drops ? IW_EV_SUMMARY : IW_EV_END, now);
+	if (ev) {
+		ev->started_ns = ep->started_ns;
+		ev->fam = *key / 256;
+		ev->type = *key % 256;
+		ev->reason = ep->reason;
+		ev->packets = packets - ep->packets;
+		ev->drops = drops - ep->drops;
+		ev->total_drops = drops - ep->start_drops;
+		ev->period_ns = IW_EV_PERIOD_NS;
+		ev->suppressed = suppressed();
+		bpf_ringbuf_submit(ev, 0);
+	}
+	if (drops != ep->drops) {
+		ep->packets = packets;
+		ep->drops = drops;
+		bpf_timer_start(&ep->timer, IW_EV_PERIOD_NS, 0);
+	} else {
+		WRITE_ONCE(ep->active, 0);
+	}
+	return 0;
+}
+
+/* A drop or rate rule dropped a packet of this type: start its episode unless it runs.
+ * In a flood this is one read of a line that stays shared. */
+static __always_inline void type_episode(const struct pkt *p, __u32 reason)
+{
+	__u32 key = (p->fam & 1) * 256 + p->type;
+	struct iw_episode *ep = bpf_map_lookup_elem(&iw_episodes, &key);
+	struct iw_event *ev;
+	__u64 now;
+
+	if (!ep || READ_ONCE(ep->active) || __sync_val_compare_and_swap(&ep->active, 0, 1))
+		return;
+	now = bpf_ktime_get_ns();
+	ep->started_ns = now;
+	ep->reason = reason;
+	type_sums(key, &ep->packets, &ep->drops);
+	ep->start_drops = ep->drops;
+	bpf_timer_init(&ep->timer, &iw_episodes, CLOCK_MONOTONIC);	/* -EBUSY once done */
+	bpf_timer_set_callback(&ep->timer, episode_tick);
+	bpf_timer_start(&ep->timer, IW_EV_PERIOD_NS, 0);
+	ev = event_new(IW_EV_START, now);
+	if (ev) {
+		ev->started_ns = now;
+		ev->fam = p->fam;
+		ev->type = p->type;
+		ev->reason = reason;
+		ev->drops = 1;
+		ev->total_drops = 1;
+		ev->suppressed = suppressed();
+		bpf_ringbuf_submit(ev, 0);
+	}
+}
+
+/* Per-source episodes: the same, one per source prefix, within the event budget. */
+static __always_inline void src_event(__u8 kind, __u64 now, struct iw_src_state *st,
+				      __u8 fam, __u8 type, __u8 plen, const void *addr,
+				      __u32 alen)
+{
+	struct iw_event *ev;
+
+	if (!event_budget(now))
+		return;
+	ev = event_new(kind, now);
+	if (!ev)
+		return;
+	ev->started_ns = st->started_ns;
+	ev->fam = fam;
+	ev->type = type;
+	ev->reason = IW_R_RATE;
+	ev->per_source = 1;
+	ev->plen = plen;
+	ev->drops = kind == IW_EV_START ? 1 : st->drops - st->reported;
+	ev->total_drops = st->drops;
+	ev->period_ns = kind == IW_EV_START ? 0 : IW_EV_PERIOD_NS;
+	ev->suppressed = suppressed();
+	if (alen == 4)
+		__builtin_memcpy(ev->addr, addr, 4);
+	else
+		__builtin_memcpy(ev->addr, addr, 16);
+	bpf_ringbuf_submit(ev, 0);
+}
+
+static __always_inline void src_tick(struct iw_src_state *st, __u8 fam, const void *addr,
+				     __u32 alen)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u8 type = st->info & 0xff, plen = st->info >> 8;
+
+	if (st->drops != st->reported) {
+		src_event(IW_EV_SUMMARY, now, st, fam, type, plen, addr, alen);
+		st->reported = st->drops;
+		bpf_timer_start(&st->timer, IW_EV_PERIOD_NS, 0);
+		return;
+	}
+	src_event(IW_EV_END, now, st, fam, type, plen, addr, alen);
+	st->drops = st->reported = 0;
+	WRITE_ONCE(st->active, 0);
+}
+
+static int src4_tick(void *map, struct iw_src4_key *key, struct iw_src_state *st)
+{
+	__be32 a = bpf_htonl(key->addr);
+
+	src_tick(st, IW_FAM_ICMP, &a, 4);
+	return 0;
+}
+
+static int src6_tick(void *map, struct iw_src6_key *key, struct iw_src_state *st)
+{
+	src_tick(st, IW_FAM_ICMPV6, key->addr, 16);
+	return 0;
+}
+
+/* ---- rate rules ----------------------------------------------------------------------- */
+
+/*
+ * The source's bucket: found or created in the family's LRU table, charged, and on a drop
+ * its episode counted and, if new, started. Returns false when the packet is over the
+ * source's limit, or when the source cannot be tracked at all (fail closed).
+ */
+static __always_inline bool src4_ok(struct xdp_md *ctx, const struct pkt *p,
+				    const struct iw_rule *r, __u64 now)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *ip = data + (p->l3_off & L3_OFF_MASK);
+	struct iw_src_state fresh = { .tat = (now & ~IW_EPOCH_MASK) | r->src.epoch }, *st;
+	struct iw_src4_key k = { .src_id = r->src_id };
+	__u32 plen = r->src_plen, a;
+	__be32 masked;
+
+	if ((void *)(ip + 1) > data_end)
+		return false;
+	a = bpf_ntohl(ip->saddr);
+	k.addr = plen >= 32 ? a : plen ? a & ~(0xffffffffU >> plen) : 0;
+	st = bpf_map_lookup_elem(&iw_src4, &k);
+	if (!st) {
+		bpf_map_update_elem(&iw_src4, &k, &fresh, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&iw_src4, &k);
+		if (!st)
+			return false;
+	}
+	if (gcra(&st->tat, &r->src, now))
+		return true;
+	st->drops++;
+	if (READ_ONCE(st->active) || __sync_val_compare_and_swap(&st->active, 0, 1))
+		return false;
+	st->started_ns = bpf_ktime_get_ns();
+	st->reported = st->drops;
+	st->info = p->type | plen << 8;
+	bpf_timer_init(&st->timer, &iw_src4, CLOCK_MONOTONIC);
+	bpf_timer_set_callback(&st->timer, src4_tick);
+	bpf_timer_start(&st->timer, IW_EV_PERIOD_NS, 0);
+	masked = bpf_htonl(k.addr);
+	src_event(IW_EV_START, st->started_ns, st, IW_FAM_ICMP, p->type, plen, &masked, 4);
+	return false;
+}
+
+static __always_inline bool src6_ok(struct xdp_md *ctx, const struct pkt *p,
+				    const struct iw_rule *r, __u64 now)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct ipv6hdr *ip6 = data + (p->l3_off & L3_OFF_MASK);
+	struct iw_src_state fresh = { .tat = (now & ~IW_EPOCH_MASK) | r->src.epoch }, *st;
+	struct iw_src6_key k = { .src_id = r->src_id };
+	__u32 plen = r->src_plen;
+	int i;
+
+	if ((void *)(ip6 + 1) > data_end)
+		return false;
+	__builtin_memcpy(k.addr, &ip6->saddr, 16);
+#pragma unroll
+	for (i = 0; i < 16; i++) {
+		__s32 bits = (__s32)plen - i * 8;
+
+		if (bits <= 0)
+			k.addr[i] = 0;
+		else if (bits < 8)
+			k.addr[i] &= (__u8)(0xff << (8 - bits));
+	}
+	st = bpf_map_lookup_elem(&iw_src6, &k);
+	if (!st) {
+		bpf_map_update_elem(&iw_src6, &k, &fresh, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&iw_src6, &k);
+		if (!st)
+			return false;
+	}
+	if (gcra(&st->tat, &r->src, now))
+		return true;
+	st->drops++;
+	if (READ_ONCE(st->active) || __sync_val_compare_and_swap(&st->active, 0, 1))
+		return false;
+	st->started_ns = bpf_ktime_get_ns();
+	st->reported = st->drops;
+	st->info = p->type | plen << 8;
+	bpf_timer_init(&st->timer, &iw_src6, CLOCK_MONOTONIC);
+	bpf_timer_set_callback(&st->timer, src6_tick);
+	bpf_timer_start(&st->timer, IW_EV_PERIOD_NS, 0);
+	src_event(IW_EV_START, st->started_ns, st, IW_FAM_ICMPV6, p->type, plen, k.addr, 16);
+	return false;
 }
 
 /* ---- verdicts --------------------------------------------------------------------- */
@@ -551,17 +831,19 @@ static __always_inline int rate_check(struct xdp_md *ctx, const struct pkt *p,
 
 	/* Its source's bucket first: a packet that it drops takes nothing from the global one. */
 	if (r->src.interval) {
-		__u64 *st = src_state(ctx, p, r, now);
+		bool ok = p->fam == IW_FAM_ICMP ? src4_ok(ctx, p, r, now) : src6_ok(ctx, p, r, now);
 
-		if (!st || !gcra(st, &r->src, now))
-			return DROP(IW_R_RATE);	/* no room to track the source: fail closed */
+		if (!ok)
+			return DROP(IW_R_RATE);
 	}
 	if (r->global.interval) {
 		__u32 b = r->bucket;
 		struct iw_bucket *bk = bpf_map_lookup_elem(&iw_buckets, &b);
 
-		if (!bk || !gcra(&bk->tat, &r->global, now))
+		if (!bk || !gcra(&bk->tat, &r->global, now)) {
+			type_episode(p, IW_R_RATE);
 			return DROP(IW_R_RATE);
+		}
 	}
 	return PASS(IW_R_NONE);
 }
@@ -601,11 +883,8 @@ static __always_inline bool is_nd(const struct pkt *p)
 	       p->type >= IW_ND_FIRST && p->type <= IW_ND_LAST;
 }
 
-/*
- * The verdict on one ICMP packet: PASS(reason) or DROP(reason). Global, so the verifier
- * checks it once, apart from the parser's paths.
- */
-__noinline int iw_judge(struct xdp_md *ctx, const struct pkt *p)
+/* The verdict on one ICMP packet: PASS(reason) or DROP(reason). */
+static __always_inline int judge(struct xdp_md *ctx, const struct pkt *p)
 {
 	const struct iw_policy *pol;
 	const struct iw_rule *r;
@@ -613,9 +892,7 @@ __noinline int iw_judge(struct xdp_md *ctx, const struct pkt *p)
 	void *inner;
 	__u8 cidr;
 
-	if (iw_name_meta)
-		bpf_map_lookup_elem(&iw_meta, &zero);
-	if (!p || p->cls == PKT_MALFORMED)
+	if (p->cls == PKT_MALFORMED)
 		return DROP(IW_R_MALFORMED);
 	if (p->cls == PKT_POD)
 		return DROP(IW_R_POD);
@@ -653,11 +930,92 @@ __noinline int iw_judge(struct xdp_md *ctx, const struct pkt *p)
 	if (!idx)
 		return PASS(IW_R_NONE);
 	r = &pol->rules[idx & 0xff];
-	if (r->action == IW_ACT_DROP)
+	if (r->action == IW_ACT_DROP) {
+		type_episode(p, IW_R_POLICY);
 		return DROP(IW_R_POLICY);
+	}
 	if (r->action == IW_ACT_RATE)
 		return rate_check(ctx, p, r);
 	return PASS(IW_R_NONE);
+}
+
+/* ---- top talkers ------------------------------------------------------------------ */
+
+/* One packet into this CPU's HeavyKeeper table (see include/icmpwall.h). */
+static __always_inline void top_track(struct xdp_md *ctx, const struct pkt *p, int verdict,
+				      __u64 *until)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	void *l3 = data + (p->l3_off & L3_OFF_MASK);
+	__u32 w[4] = {}, h, slot, fam = p->fam + 1, drop = (verdict >> 8) & 1;
+	const __u32 *held;
+	struct iw_top_slot *s;
+
+	if (bpf_ktime_get_coarse_ns() >= *until) {
+		*until = 0;	/* `top` has gone: stop tracking */
+		return;
+	}
+	if (p->fam == IW_FAM_ICMP) {
+		struct iphdr *ip = l3;
+
+		if ((void *)(ip + 1) > data_end)
+			return;
+		w[0] = ip->saddr;
+		h = w[0] * 0x9E3779B1U;
+	} else {
+		struct ipv6hdr *ip6 = l3;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return;
+		/* the /64: hosts change the rest of their addresses at will */
+		__builtin_memcpy(w, &ip6->saddr, 8);
+		h = (w[0] ^ (w[1] * 0x85EBCA6BU)) * 0x9E3779B1U;
+	}
+	slot = h >> (32 - 12);
+	_Static_assert(IW_TOP_SLOTS == 1 << 12, "slot hash width");
+	s = bpf_map_lookup_elem(&iw_top, &slot);
+	if (!s)
+		return;
+	held = (const __u32 *)s->addr;
+	if (s->fam == fam && held[0] == w[0] && held[1] == w[1] && held[2] == w[2] &&
+	    held[3] == w[3]) {
+		s->count++;
+		s->seen++;
+		s->drops += drop;
+		return;
+	}
+	if (s->count) {
+		__u32 c = s->count < IW_TOP_DECAY_STEPS ? s->count : IW_TOP_DECAY_STEPS - 1;
+
+		if (bpf_get_prandom_u32() >= iw_top_decay[c] || --s->count)
+			return;
+	}
+	__builtin_memcpy(s->addr, w, 16);
+	s->fam = fam;
+	s->count = 1;
+	s->seen = 1;
+	s->drops = drop;
+}
+
+/*
+ * The verdict, and the packet's source into the top table while `icmpwall top` runs.
+ * Global, so the verifier checks it once, apart from the parser's paths.
+ */
+__noinline int iw_judge(struct xdp_md *ctx, const struct pkt *p)
+{
+	__u32 key = IW_CTL_TOP_UNTIL;
+	__u64 *until;
+	int verdict;
+
+	if (!p)
+		return DROP(IW_R_MALFORMED);
+	if (iw_name_meta)
+		bpf_map_lookup_elem(&iw_meta, &key);
+	verdict = judge(ctx, p);
+	until = bpf_map_lookup_elem(&iw_ctl, &key);
+	if (until && *until)
+		top_track(ctx, p, verdict, until);
+	return verdict;
 }
 
 /* The one exit for ICMP: count the packet in its row and, when there is one, its reason. */

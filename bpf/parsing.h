@@ -22,7 +22,14 @@
 #ifndef READ_ONCE
 #define READ_ONCE(x)		(*(volatile typeof(x) *)&(x))
 #endif
+#ifndef WRITE_ONCE
+#define WRITE_ONCE(x, v)	(*(volatile typeof(x) *)&(x) = (v))
+#endif
 #define IW_MAX_EXTHDR		8	/* IPv6 extension headers walked before giving up */
+
+#ifndef CLOCK_MONOTONIC
+#define CLOCK_MONOTONIC		1	/* <time.h> is not for the BPF target */
+#endif
 
 #ifndef ETH_P_8021AD
 #define ETH_P_8021AD		0x88A8

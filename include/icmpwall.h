@@ -10,6 +10,7 @@
 #define ICMPWALL_H
 
 #include <linux/types.h>
+#include <linux/bpf.h>
 
 #define IW_PROG_NAME		"icmpwall"
 #define IW_PIN_ROOT		"/sys/fs/bpf/icmpwall"
@@ -28,6 +29,10 @@
 #define IW_MAP_CIDR4		"iw_cidr4"
 #define IW_MAP_CIDR6		"iw_cidr6"
 #define IW_MAP_META		"iw_meta"
+#define IW_MAP_CTL		"iw_ctl"
+#define IW_MAP_EVENTS		"iw_events"
+#define IW_MAP_EPISODES		"iw_episodes"
+#define IW_MAP_TOP		"iw_top"
 
 enum iw_family {
 	IW_FAM_ICMP = 0,
@@ -191,8 +196,15 @@ struct iw_src6_key {
 	__u16 pad;
 };
 
+/* A per-source bucket, and the flood episode of that source (see events below). */
 struct iw_src_state {
 	__u64 tat;
+	__u64 started_ns;	/* episode start (CLOCK_MONOTONIC), while active */
+	__u32 drops;		/* dropped since the episode started */
+	__u32 reported;		/* drops at the last event */
+	__u32 active;		/* 1 while an episode runs */
+	__u32 info;		/* type | prefix length << 8, for the episode's events */
+	struct bpf_timer timer;
 };
 
 /* Allow/deny CIDRs, one LPM trie per family. The policy slot is the first 32 bits of the
@@ -243,5 +255,85 @@ struct iw_meta {
 };
 
 #define IW_DEFAULT_SOURCES	65536
+
+/* ---- runtime controls (iw_ctl, an array of __u64) ------------------------------------ */
+
+enum iw_ctl_key {
+	IW_CTL_TOP_UNTIL = 0,	/* top tracking runs while CLOCK_MONOTONIC_COARSE ns < this */
+	IW_CTL_EV_TAT,		/* GCRA state (ns) of the per-source event budget */
+	IW_CTL_EV_SUPPRESSED,	/* per-source events over the budget */
+	IW_CTL_EV_LOST,		/* events lost because the ring buffer was full */
+	IW_NCTL,
+};
+
+/* ---- flood events --------------------------------------------------------------------- */
+
+/*
+ * When a drop or rate rule starts dropping a type (or, under a per-source rule, a source),
+ * the program emits IW_EV_START; a timer then emits IW_EV_SUMMARY every second while drops
+ * go on, and IW_EV_END after a second without any. Per-source events are limited to
+ * IW_EV_RATE a second (burst IW_EV_BURST); the ones over budget are counted in
+ * suppressed.
+ */
+#define IW_EV_PERIOD_NS		1000000000ULL
+#define IW_EV_RATE		50
+#define IW_EV_BURST		100
+#define IW_EVENTS_BYTES		(256 * 1024)
+
+enum iw_event_kind {
+	IW_EV_START = 1,
+	IW_EV_SUMMARY,
+	IW_EV_END,
+};
+
+struct iw_event {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC */
+	__u64 started_ns;	/* episode start, CLOCK_MONOTONIC */
+	__u64 packets;		/* type episodes: packets of the type in the period */
+	__u64 drops;		/* dropped in the period (start: 1, end: 0) */
+	__u64 total_drops;	/* dropped since the episode started */
+	__u32 period_ns;	/* length of the period the counts cover */
+	__u32 suppressed;	/* per-source events lost to the budget so far */
+	__u8 kind;		/* enum iw_event_kind */
+	__u8 fam;
+	__u8 type;
+	__u8 reason;		/* IW_R_RATE or IW_R_POLICY (start of a type episode) */
+	__u8 per_source;	/* 1: addr/plen name the source */
+	__u8 plen;
+	__u8 pad[2];
+	__u8 addr[16];
+};
+
+/* Type episodes: one per family x type. */
+struct iw_episode {
+	__u64 started_ns;
+	__u64 packets;		/* row sums at the last event */
+	__u64 drops;
+	__u64 start_drops;
+	__u32 active;
+	__u32 reason;
+	struct bpf_timer timer;
+};
+
+/* ---- top talkers ------------------------------------------------------------------------ */
+
+/*
+ * While `icmpwall top` runs, each CPU keeps a HeavyKeeper table of ICMP sources (IPv4
+ * addresses, IPv6 /64 prefixes): a source hashes to one slot; if it holds the slot its
+ * counts go up, exactly; an empty slot is taken; otherwise the holder's count decays by one
+ * with probability 1.08^-count and the newcomer takes the slot when it reaches zero. A heavy
+ * source therefore keeps its slot (and exact counts) against a flood of one-packet spoofed
+ * sources, and memory is fixed: IW_TOP_SLOTS per CPU.
+ */
+#define IW_TOP_SLOTS		4096
+#define IW_TOP_DECAY_STEPS	128
+
+struct iw_top_slot {
+	__u8 addr[16];
+	__u32 fam;		/* 1 + enum iw_family; 0 = empty */
+	__u32 count;		/* packets while holding the slot (decayed by collisions) */
+	__u32 seen;		/* packets while holding the slot (not decayed) */
+	__u32 drops;
+};
 
 #endif /* ICMPWALL_H */

@@ -10,6 +10,7 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +184,9 @@ int cmd_attach(struct cmd_args *a)
 	}
 	bpf_map__set_max_entries(skel->maps.iw_src4, sources);
 	bpf_map__set_max_entries(skel->maps.iw_src6, sources);
+	skel->rodata->iw_ncpus = libbpf_num_possible_cpus();
+	for (int i = 0; i < IW_TOP_DECAY_STEPS; i++)
+		skel->rodata->iw_top_decay[i] = (__u32)(4294967295.0 * pow(1.08, -i));
 	prog = xdp_program__create(&(struct xdp_program_opts){
 		.sz = sizeof(struct xdp_program_opts),
 		.obj = skel->obj,

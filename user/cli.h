@@ -60,5 +60,7 @@ int cmd_stats(struct cmd_args *a);
 int cmd_set(struct cmd_args *a);
 int cmd_policy(struct cmd_args *a);
 int cmd_exporter(struct cmd_args *a);
+int cmd_top(struct cmd_args *a);
+int cmd_events(struct cmd_args *a);
 
 #endif

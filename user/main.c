@@ -51,6 +51,14 @@ static const struct opt_def exporter_opts[] = {
 	{ NULL }
 };
 
+static const struct opt_def top_opts[] = {
+	{ "count", 'n', OPT_ARG, "N", "show the N heaviest sources (default 10)" },
+	{ "interval", 'i', OPT_ARG, "SECONDS", "how long to measure (default 2)" },
+	{ "json", 'j', OPT_FLAG, NULL, "print JSON" },
+	COMMON_OPTS,
+	{ NULL }
+};
+
 static const struct opt_def common_opts[] = {
 	COMMON_OPTS,
 	{ NULL }
@@ -81,6 +89,16 @@ static const struct command commands[] = {
 	  "  policy DEV show         print DEV's policy in the policy language\n"
 	  "  policy check FILE       validate FILE without touching anything",
 	  cmd_policy, common_opts, 2, 3, false },
+	{ "top", "DEV", "show the heaviest ICMP sources over an interval",
+	  "Counts ICMP per source (IPv4 address, IPv6 /64) while it runs, then prints the\n"
+	  "heaviest with their packet and drop rates. Exact for every source that kept its\n"
+	  "slot in the per-CPU table (see README.md).",
+	  cmd_top, top_opts, 1, 1, true },
+	{ "events", "DEV", "stream flood events: drops start, go on, end",
+	  "One line per event: a drop or rate rule starts dropping a type (or, under a\n"
+	  "per-source rule, a source), a summary each second while it goes on, its end.\n"
+	  "Ctrl-C stops.",
+	  cmd_events, json_opts, 1, 1, true },
 	{ "exporter", "[DEV...]", "serve Prometheus metrics over HTTP",
 	  "Serves /metrics in the Prometheus text format for the named interfaces, or for every\n"
 	  "attachment found at each scrape when none is named. Ctrl-C or SIGTERM stops it.",

@@ -27,6 +27,10 @@ const char *const iw_map_names[IWM_COUNT] = {
 	[IWM_CIDR4] = IW_MAP_CIDR4,
 	[IWM_CIDR6] = IW_MAP_CIDR6,
 	[IWM_META] = IW_MAP_META,
+	[IWM_CTL] = IW_MAP_CTL,
+	[IWM_EVENTS] = IW_MAP_EVENTS,
+	[IWM_EPISODES] = IW_MAP_EPISODES,
+	[IWM_TOP] = IW_MAP_TOP,
 };
 
 const char *iw_state_str(enum iw_state s)

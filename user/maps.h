@@ -27,6 +27,10 @@ enum iw_map_id {
 	IWM_CIDR4,
 	IWM_CIDR6,
 	IWM_META,
+	IWM_CTL,
+	IWM_EVENTS,
+	IWM_EPISODES,
+	IWM_TOP,
 	IWM_COUNT,
 };
 
