@@ -133,7 +133,7 @@ int cmd_attach(struct cmd_args *a)
 		pr_err("no such interface: %s", dev);
 		goto out;
 	}
-	if (iw_bpffs_ensure())
+	if (iw_bpffs_ensure() || iw_lock_netns(&d))
 		goto out;
 	iw_pin_dir(dev, d.dir, sizeof(d.dir));
 
@@ -141,8 +141,8 @@ int cmd_attach(struct cmd_args *a)
 	if (e == -EEXIST) {
 		struct iw_dev old;
 
-		/* Pins exist: another attach, or stale. The lock orders us after any attach. */
-		if (iw_dev_open(&old, dev, IW_OPEN_LOCK | IW_OPEN_STALE))
+		/* Pins exist: another attach, or stale. The netns lock orders us after any attach. */
+		if (iw_dev_open(&old, dev, IW_OPEN_STALE))
 			goto out;
 		if (old.state == IW_ATTACHED) {
 			pr_err("%s: already attached (program id %u); 'icmpwall detach %s' first",

@@ -92,6 +92,7 @@ void iw_dev_init(struct iw_dev *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->dir_fd = -1;
+	d->ns_fd = -1;
 	d->prog_fd = -1;
 	for (int i = 0; i < IWM_COUNT; i++)
 		d->fds[i] = -1;
@@ -105,7 +106,9 @@ void iw_dev_close(struct iw_dev *d)
 	if (d->prog_fd >= 0)
 		close(d->prog_fd);
 	if (d->dir_fd >= 0)
-		close(d->dir_fd);	/* releases the lock */
+		close(d->dir_fd);	/* releases the locks */
+	if (d->ns_fd >= 0)
+		close(d->ns_fd);
 	iw_dev_init(d);
 }
 
@@ -275,6 +278,21 @@ static int lock_dir(struct iw_dev *d)
 	return 0;
 }
 
+int iw_lock_netns(struct iw_dev *d)
+{
+	int err;
+
+	if (d->ns_fd >= 0)
+		return 0;
+	d->ns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (d->ns_fd < 0 || flock(d->ns_fd, LOCK_EX)) {
+		err = -errno;
+		pr_err("cannot lock the network namespace: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 int iw_dir_create_locked(struct iw_dev *d)
 {
 	int err = ensure_root_dir();
@@ -325,6 +343,8 @@ int iw_dev_open(struct iw_dev *d, const char *name, unsigned int flags)
 		return err;
 	iw_pin_dir(name, d->dir, sizeof(d->dir));
 
+	if ((flags & IW_OPEN_LOCK) && (err = iw_lock_netns(d)))
+		goto fail;
 	d->dir_fd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d->dir_fd >= 0) {
 		if ((flags & IW_OPEN_LOCK) && (err = lock_dir(d)))

@@ -50,6 +50,7 @@ struct iw_dev {
 	int ifindex;		/* the interface's index now, 0 when there is none */
 	char dir[64];		/* pin directory: IW_PIN_ROOT/<dev> */
 	int dir_fd;		/* open (and locked, with IW_OPEN_LOCK) pin directory, or -1 */
+	int ns_fd;		/* the network namespace, locked with IW_OPEN_LOCK, or -1 */
 	int prog_fd;
 	__u32 prog_id;
 	int fds[IWM_COUNT];
@@ -77,6 +78,13 @@ void iw_dev_init(struct iw_dev *d);
  * are stale and IW_OPEN_STALE was not given (-ESTALE). */
 int iw_dev_open(struct iw_dev *d, const char *name, unsigned int flags);
 void iw_dev_close(struct iw_dev *d);
+/*
+ * Changes are serialised by two locks, taken in this order: the network namespace (an
+ * flock on its nsfs inode, which every process in the namespace shares, whatever its mount
+ * namespace: under `ip netns exec` each command has a bpffs of its own), then the pin
+ * directory. The kernel drops both when the holder exits, even on SIGKILL.
+ */
+int iw_lock_netns(struct iw_dev *d);
 /* Creates the pin directory (0700) and takes its lock; -EEXIST when it exists already. */
 int iw_dir_create_locked(struct iw_dev *d);
 int iw_pin_all(struct iw_dev *d);
