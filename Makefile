@@ -73,6 +73,9 @@ $(BIN): $(USER_OBJS)
 # ---- tests -----------------------------------------------------------------------------
 
 include tests/tests.mk
+# make fuzz (libFuzzer targets, the differential test at length) and make bench
+-include tests/fuzz/fuzz.mk
+-include tests/bench/bench.mk
 
 # ---- top-level commands ----------------------------------------------------------------
 
