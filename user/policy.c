@@ -61,11 +61,14 @@ static bool parse_num(const char *s, uint64_t max, uint64_t *out)
 	if (!s || !*s)
 		return false;
 	for (; *s; s++) {
+		unsigned int d = *s - '0';
+
 		if (*s < '0' || *s > '9')
 			return false;
-		v = v * 10 + (*s - '0');
-		if (v > max)
+		/* v * 10 + d > max, without wrapping past 2^64 */
+		if (d > max || v > (max - d) / 10)
 			return false;
+		v = v * 10 + d;
 	}
 	*out = v;
 	return true;
@@ -330,21 +333,35 @@ static int parse_target(struct stmt *s, int n, char **w, int *i, char *err, size
 		if (*i >= n)
 			return fail(err, errlen, where, "'code' needs a number or a name");
 		cw = w[(*i)++];
-		for (int k = 0; k < s->nt; k++) {
-			if (parse_num(cw, 255, &v)) {
+		if (parse_num(cw, 255, &v)) {
+			for (int k = 0; k < s->nt; k++)
 				s->t[k].code = v;
-				continue;
-			}
-			s->t[k].code = code_by_name(s->t[k].fam, s->t[k].type, cw);
-			if (s->t[k].code < 0) {
-				const char *tn = type_name(s->t[k].fam, s->t[k].type);
+		} else {
+			/* A code name keeps the families whose type has that code: without a family,
+			 * 'destination-unreachable code frag-needed' means ICMP's. */
+			int kept = 0;
 
+			for (int k = 0; k < s->nt; k++) {
+				int code = code_by_name(s->t[k].fam, s->t[k].type, cw);
+
+				if (code >= 0) {
+					s->t[kept] = s->t[k];
+					s->t[kept++].code = code;
+				}
+			}
+			if (!kept) {
+				const char *tn = type_name(s->t[0].fam, s->t[0].type);
+
+				if (s->nt > 1)
+					return fail(err, errlen, where, "'%s' is not a code of %s in either "
+						    "family", cw, tn);
 				if (tn)
 					return fail(err, errlen, where, "'%s' is not a code of %s %s", cw,
-						    fam_word(s->t[k].fam), tn);
+						    fam_word(s->t[0].fam), tn);
 				return fail(err, errlen, where, "'%s' is not a code of %s type %d", cw,
-					    fam_word(s->t[k].fam), s->t[k].type);
+					    fam_word(s->t[0].fam), s->t[0].type);
 			}
+			s->nt = kept;
 		}
 	}
 	return 0;
@@ -384,9 +401,10 @@ bad:
 static uint64_t limit_interval(const struct pol_limit *l, uint32_t hz)
 {
 	uint64_t per = (uint64_t)hz * (l->per_minute ? 60 : 1) << IW_TICK_SHIFT;
-	uint64_t iv = (per + l->count / 2) / l->count;
+	uint64_t unit = (uint64_t)l->count * (IW_EPOCH_MASK + 1);
+	/* rounded once, to the nearest multiple of 256: the low 8 bits hold the epoch */
+	uint64_t iv = (per + unit / 2) / unit * (IW_EPOCH_MASK + 1);
 
-	iv = (iv + 128) & ~IW_EPOCH_MASK;	/* the low 8 bits hold the epoch */
 	return iv ? iv : IW_EPOCH_MASK + 1;
 }
 
@@ -434,14 +452,16 @@ static int parse_rule(struct stmt *s, int n, char **w, char *err, size_t errlen,
 					uint64_t v;
 					int max = 128;
 
-					for (int k = 0; k < s->nt; k++)
-						if (s->t[k].fam == IW_FAM_ICMP)
-							max = 32;
+					/* a length means one family's addresses: /24 is an IPv4 network
+					 * and an enormous IPv6 one */
+					if (s->nt > 1)
+						return fail(err, errlen, where, "per-source %s needs a family: "
+							    "'rate icmp ...' or 'rate icmpv6 ...'", w[i]);
+					if (s->t[0].fam == IW_FAM_ICMP)
+						max = 32;
 					if (!parse_num(w[i] + 1, max, &v))
 						return fail(err, errlen, where, "invalid prefix length '%s' "
-							    "for per-source (/0 to /%d%s)", w[i], max,
-							    max == 32 && s->nt > 1 ?
-							    "; name a family for IPv6 prefixes" : "");
+							    "for per-source (/0 to /%d)", w[i], max);
 					s->plen = v;
 					i++;
 				}
@@ -568,6 +588,8 @@ int policy_statement(struct policy *p, int n, char **w, char *err, size_t errlen
 		bool frag = w[0][0] == 'f';
 		const char *on = frag ? "drop" : "verify", *off = frag ? "pass" : "ignore";
 
+		if (n > 2)
+			return fail(err, errlen, where, "unexpected '%s'", w[2]);
 		if (n != 2 || (strcmp(w[1], on) && strcmp(w[1], off)))
 			return fail(err, errlen, where, "'%s' takes '%s' or '%s'%s%s%s", w[0], off, on,
 				    n > 1 ? ", got '" : "", n > 1 ? w[1] : "", n > 1 ? "'" : "");
@@ -838,11 +860,14 @@ int policy_compile(const struct policy *p, const struct iw_policy *old, uint32_t
 		   struct iw_policy *out, bool *fresh_buckets, char *err, size_t errlen)
 {
 	bool used[IW_MAX_BUCKETS] = {};
-	int ntables = 0;
+	uint8_t *src_used;	/* per-source ids the old or the new policy holds */
+	int ntables = 0, ret = 0;
 	uint32_t next_src;
 
 	memset(out, 0, sizeof(*out));
 	memset(fresh_buckets, 0, IW_MAX_BUCKETS * sizeof(bool));
+	if (p->nrules > IW_MAX_RULES)
+		return fail(err, errlen, NULL, "too many rules (at most %d)", IW_MAX_RULES);
 	if (!hz) {
 		for (int i = 0; i < p->nrules; i++)
 			if (p->rules[i].action == IW_ACT_RATE)
@@ -850,6 +875,9 @@ int policy_compile(const struct policy *p, const struct iw_policy *old, uint32_t
 					    "CONFIG_HZ is unknown");
 		hz = POL_HZ_WORST;
 	}
+	src_used = calloc(1, 0x10000);
+	if (!src_used)
+		return fail(err, errlen, NULL, "out of memory");
 	out->flags = (p->frag_drop ? IW_POL_FRAG_DROP : 0) | (p->csum_verify ? IW_POL_CSUM_VERIFY : 0);
 	if (count_cidrs(p, IW_FAM_ICMP))
 		out->flags |= IW_POL_CIDR4;
@@ -860,14 +888,19 @@ int policy_compile(const struct policy *p, const struct iw_policy *old, uint32_t
 	out->generation = old ? old->generation + 1 : 1;
 	next_src = old && old->next_src_id ? old->next_src_id : 1;
 
-	/* Buckets the old policy uses stay out of reach of new rules: a packet judged by the
-	 * old policy may still be using them while this one is installed. */
-	for (int i = 1; old && i <= IW_MAX_RULES; i++)
-		if (old->rules[i].action == IW_ACT_RATE && old->rules[i].global.interval)
+	/* What the old policy holds stays out of reach of new rules: a packet judged by the
+	 * old policy may still be using its buckets while this one is installed, and its
+	 * per-source tables still hold entries under its ids. */
+	src_used[0] = 1;
+	for (int i = 1; old && i <= IW_MAX_RULES; i++) {
+		if (old->rules[i].action != IW_ACT_RATE)
+			continue;
+		if (old->rules[i].global.interval)
 			used[old->rules[i].bucket % IW_MAX_BUCKETS] = true;
+		if (old->rules[i].src.interval)
+			src_used[old->rules[i].src_id] = 1;
+	}
 
-	if (p->nrules > IW_MAX_RULES)
-		return fail(err, errlen, NULL, "too many rules (at most %d)", IW_MAX_RULES);
 	for (int i = 0; i < p->nrules; i++) {
 		const struct pol_rule *r = &p->rules[i];
 		const struct iw_rule *o = old_rule(old, r->fam, r->type, r->code);
@@ -879,9 +912,11 @@ int policy_compile(const struct policy *p, const struct iw_policy *old, uint32_t
 			int ct = out->type_codes[r->fam][r->type];
 
 			if (!ct) {
-				if (ntables == IW_MAX_CODE_TABLES)
-					return fail(err, errlen, NULL, "too many types with code-level "
-						    "rules (at most %d)", IW_MAX_CODE_TABLES);
+				if (ntables == IW_MAX_CODE_TABLES) {
+					ret = fail(err, errlen, NULL, "too many types with code-level "
+						   "rules (at most %d)", IW_MAX_CODE_TABLES);
+					goto out;
+				}
 				ct = ++ntables;
 				out->type_codes[r->fam][r->type] = ct;
 			}
@@ -901,8 +936,10 @@ int policy_compile(const struct policy *p, const struct iw_policy *old, uint32_t
 
 				while (b < IW_MAX_BUCKETS && used[b])
 					b++;
-				if (b == IW_MAX_BUCKETS)
-					return fail(err, errlen, NULL, "too many rate rules");
+				if (b == IW_MAX_BUCKETS) {
+					ret = fail(err, errlen, NULL, "too many rate rules");
+					goto out;
+				}
 				k->bucket = b;
 				fresh_buckets[b] = true;
 			}
@@ -914,13 +951,19 @@ int policy_compile(const struct policy *p, const struct iw_policy *old, uint32_t
 			if (o && o->src.interval) {
 				k->src_id = o->src_id;
 			} else {
+				/* at most 2 x 255 ids are taken, so a free one is near */
+				while (src_used[next_src])
+					next_src = next_src >= 0xffff ? 1 : next_src + 1;
 				k->src_id = next_src;
+				src_used[next_src] = 1;
 				next_src = next_src >= 0xffff ? 1 : next_src + 1;
 			}
 		}
 	}
 	out->next_src_id = next_src;
-	return 0;
+out:
+	free(src_used);
+	return ret;
 }
 
 static void decompile_limit(struct pol_limit *l, const struct iw_limit *k)

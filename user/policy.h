@@ -78,7 +78,9 @@ int policy_statement(struct policy *p, int nwords, char **words, char *err, size
 /* Parses one line of a file: comments, blank lines. where is "FILE:LINE" for messages. */
 int policy_line(struct policy *p, const char *line, char *err, size_t errlen, FILE *warn,
 		const char *where);
-/* Parses a whole file into p (initialised by the caller). err gets "FILE:LINE: message". */
+/* Parses a whole file into p (initialised by the caller). err gets "FILE:LINE: message".
+ * On an error the lines before it have been applied to p: parse into a fresh policy and
+ * throw it away on error, as the CLI does, for "an error changes nothing". */
 int policy_parse_file(struct policy *p, const char *path, char *err, size_t errlen, FILE *warn);
 int policy_parse_buf(struct policy *p, const char *name, const char *buf, size_t len,
 		     char *err, size_t errlen, FILE *warn);
