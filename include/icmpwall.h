@@ -120,8 +120,11 @@ enum iw_action {
  * of the next conforming packet. A packet at time t conforms when
  * max(TAT, t) + interval - t <= tolerance, and then TAT moves to max(TAT, t) + interval.
  * interval = ticks per packet, tolerance = (burst - 1) x interval. Times wrap modulo
- * 2^64 and are compared as signed differences (wrap every 2^40 jiffies: 34 years at
- * HZ=1000).
+ * 2^64, every 2^32 jiffies (49.7 days at HZ=1000; jiffies starts 5 minutes before its
+ * first wrap), and are compared as signed differences. A TAT further ahead than tolerance
+ * + interval cannot be legitimate (it is from before a wrap) and counts as a full bucket,
+ * as does a state word of 0 (never written). tolerance + interval stays below 2^62: the
+ * CLI refuses bursts that would not.
  */
 #define IW_TICK_SHIFT		32
 /* The low 8 bits of a stored TAT hold the epoch of the limit that wrote it (intervals are
