@@ -176,6 +176,13 @@ int cmd_attach(struct cmd_args *a)
 		pr_err("%s: already attached (program id %u)", dev, id);
 		goto out;
 	}
+	/* Checked before loading: the kernel's refusal would come as a misleading "native XDP
+	 * refused by the driver" (and, in auto mode, a fallback attempt) on top of this line. */
+	if (other) {
+		pr_err("%s: it already has an XDP program (id %u) that icmpwall will not replace",
+		       dev, other);
+		goto out;
+	}
 
 	skel = icmpwall_bpf__open();
 	if (!skel) {
@@ -197,12 +204,8 @@ int cmd_attach(struct cmd_args *a)
 		prog = NULL;
 		goto out;
 	}
-	if (attach_prog(prog, dev, d.ifindex, mode, &got)) {
-		if (other)
-			pr_err("%s: it already has an XDP program (id %u) that icmpwall will not replace",
-			       dev, other);
+	if (attach_prog(prog, dev, d.ifindex, mode, &got))
 		goto out;
-	}
 	attached = true;
 
 	e = take_fds(&d, skel, prog);

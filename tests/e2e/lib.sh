@@ -12,6 +12,7 @@ set -u
 IW=${IW:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/icmpwall}
 PASS=0
 FAIL=0
+DIED=0
 NET=${NET:-$(( (RANDOM % 150) + 100 ))}
 NS_P=iwt-p-$$
 NS_C=iwt-c-$$
@@ -21,9 +22,11 @@ IP_P=10.$NET.0.1
 IP_C=10.$NET.0.2
 IP6_P=fd00:$NET::1
 IP6_C=fd00:$NET::2
-CLEANUP=()
+CLEANUP=()	# shell commands run (last first) when the test ends
 
 ok() { PASS=$((PASS + 1)); echo "ok   $*"; }
+# die MESSAGE: the test cannot go on (its setup failed); it is reported as broken
+die() { echo "setup failed: $*"; DIED=1; exit 1; }
 nok() { FAIL=$((FAIL + 1)); echo "FAIL $*"; }
 
 # expect_eq DESC ACTUAL EXPECTED
@@ -73,17 +76,22 @@ row_field() {
 	jq_stat "[.types[] | select(.family==\"$1\" and .type==$2 and .code==$3) | .$4] | add // 0"
 }
 # nstat_get COUNTER: an absolute kernel SNMP counter inside $NS_P
-nstat_get() { in_p nstat -az "$1" 2>/dev/null | awk -v c="$1" '$1 == c { print $2 }'; }
+nstat_get() { in_p nstat -asz "$1" 2>/dev/null | awk -v c="$1" '$1 == c { print $2 }'; }
 
 bed_up() {
-	ip netns add "$NS_P" && ip netns add "$NS_C" || return 1
-	CLEANUP+=("ip netns del $NS_P" "ip netns del $NS_C")
+	ip netns add "$NS_P" || return 1
+	CLEANUP+=("ip netns del '$NS_P'")
+	ip netns add "$NS_C" || return 1
+	CLEANUP+=("ip netns del '$NS_C'")
 	ip link add "$DEV_P" netns "$NS_P" ${VETH_OPTS:-} type veth peer name "$DEV_C" netns "$NS_C" \
 		${VETH_OPTS:-} || return 1
 	in_p ip addr add "$IP_P/24" dev "$DEV_P"
 	in_c ip addr add "$IP_C/24" dev "$DEV_C"
 	in_p ip addr add "$IP6_P/64" dev "$DEV_P" nodad
 	in_c ip addr add "$IP6_C/64" dev "$DEV_C" nodad
+	# the client's own IPv6 chatter: no router solicitations repeating during the tests
+	in_c sysctl -qw net.ipv6.conf.all.router_solicitations=0 \
+		net.ipv6.conf.default.router_solicitations=0 "net.ipv6.conf.$DEV_C.router_solicitations=0"
 	in_p ip link set lo up
 	in_c ip link set lo up
 	in_p ip link set "$DEV_P" up
@@ -96,18 +104,24 @@ bed_up() {
 bed_down() {
 	local i
 	for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do
-		${CLEANUP[i]} 2>/dev/null
+		eval "${CLEANUP[i]}" 2>/dev/null
 	done
-	CLEANUP=()
+	CLEANUP=()	# shell commands run (last first) when the test ends
 }
 
+# The result: failed when an assertion failed, the setup died, or nothing was checked.
 finish() {
-	local rc=$?
 	bed_down
 	echo "$PASS passed, $FAIL failed"
-	[ "$FAIL" -eq 0 ] && [ "$rc" -eq 0 ] || exit 1
+	[ "$FAIL" -eq 0 ] && [ "$DIED" -eq 0 ] && [ "$PASS" -gt 0 ] && exit 0
+	exit 1
 }
 trap finish EXIT
 
-[ "$(id -u)" -eq 0 ] || { echo "end-to-end tests need root"; exit 1; }
-[ -x "$IW" ] || { echo "no $IW: run make first"; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "end-to-end tests need root"
+[ -x "$IW" ] || die "no $IW: run make first"
+# A private copy: a rebuild while the test runs must not change the binary under it.
+IW_COPY=$(mktemp /tmp/icmpwall-test.XXXXXX) && cp "$IW" "$IW_COPY" && chmod 755 "$IW_COPY" ||
+	die "cannot copy $IW"
+CLEANUP+=("rm -f '$IW_COPY'")
+IW=$IW_COPY
