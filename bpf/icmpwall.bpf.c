@@ -507,9 +507,9 @@ static __always_inline bool gcra(__u64 *state, const struct iw_limit *lim, __u64
 		else if (converted)
 			tat = gcra_convert(tat, now, lim);
 		ahead = tat - now;
-		/* A legitimate TAT is never more than tolerance + interval ahead; anything further
-		 * is a state from before a wrap of the clock or a reset: start afresh. */
-		if (ahead < 0 || (__u64)ahead > lim->tolerance + lim->interval) {
+		/* Behind the clock: a full bucket. Further ahead than any CPU could have written
+		 * (include/icmpwall.h): a state from before a wrap of the clock, start afresh. */
+		if (ahead < 0 || (__u64)ahead > lim->tolerance + lim->interval + IW_LAG_TICKS) {
 			tat = now;
 			ahead = 0;
 		}
@@ -840,6 +840,8 @@ static __always_inline int rate_check(struct xdp_md *ctx, const struct pkt *p,
 		__u32 b = r->bucket;
 		struct iw_bucket *bk = bpf_map_lookup_elem(&iw_buckets, &b);
 
+		if (r->src.interval)	/* the source's bucket may have taken a while */
+			now = bpf_jiffies64() << IW_TICK_SHIFT;
 		if (!bk || !gcra(&bk->tat, &r->global, now)) {
 			type_episode(p, IW_R_RATE);
 			return DROP(IW_R_RATE);

@@ -121,12 +121,15 @@ enum iw_action {
  * max(TAT, t) + interval - t <= tolerance, and then TAT moves to max(TAT, t) + interval.
  * interval = ticks per packet, tolerance = (burst - 1) x interval. Times wrap modulo
  * 2^64, every 2^32 jiffies (49.7 days at HZ=1000; jiffies starts 5 minutes before its
- * first wrap), and are compared as signed differences. A TAT further ahead than tolerance
- * + interval cannot be legitimate (it is from before a wrap) and counts as a full bucket,
- * as does a state word of 0 (never written). tolerance + interval stays below 2^62: the
- * CLI refuses bursts that would not.
+ * first wrap), and are compared as signed differences. A TAT is at most tolerance +
+ * interval ahead of the clock of the CPU that wrote it; another CPU's clock may read a
+ * little earlier (it read jiffies before a tick, or spent time inserting a source). A TAT
+ * further ahead than tolerance + interval + IW_LAG_TICKS cannot be legitimate (it is from
+ * before a wrap) and counts as a full bucket, as does a state word of 0 (never written).
+ * tolerance + interval stays below 2^62: the CLI refuses bursts that would not.
  */
 #define IW_TICK_SHIFT		32
+#define IW_LAG_TICKS		(64ULL << IW_TICK_SHIFT)	/* 64 jiffies */
 /* The low 8 bits of a stored TAT hold the epoch of the limit that wrote it (intervals are
  * multiples of 256 ticks, so nothing is lost). When userspace changes a rate it bumps the
  * limit's epoch and keeps the previous interval and tolerance; the first packet that finds
