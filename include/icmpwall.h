@@ -130,6 +130,11 @@ enum iw_action {
  */
 #define IW_TICK_SHIFT		32
 #define IW_LAG_TICKS		(64ULL << IW_TICK_SHIFT)	/* 64 jiffies */
+/* The clock moves a jiffy at a time (two when a tick is late, as happens in VMs), and
+ * every packet of a jiffy sees the same time: a smaller tolerance would admit one burst
+ * per jiffy and lose the rest of the rate (1000/s burst 1 at HZ=250 admitted 250/s). So a
+ * burst below two jiffies' worth of tokens behaves as two jiffies' worth. */
+#define IW_MIN_TOLERANCE	(2ULL << IW_TICK_SHIFT)
 /* The low 8 bits of a stored TAT hold the epoch of the limit that wrote it (intervals are
  * multiples of 256 ticks, so nothing is lost). When userspace changes a rate it bumps the
  * limit's epoch and keeps the previous interval and tolerance; the first packet that finds

@@ -838,6 +838,8 @@ static void compile_limit(struct iw_limit *k, const struct pol_limit *l,
 	k->burst_given = l->burst_given;
 	k->interval = limit_interval(l, hz);
 	k->tolerance = (uint64_t)(l->burst - 1) * k->interval;
+	if (k->tolerance < IW_MIN_TOLERANCE)
+		k->tolerance = IW_MIN_TOLERANCE;
 	if (!old || !old->interval) {
 		k->epoch = 0;	/* with a reset state: a full bucket */
 		return;

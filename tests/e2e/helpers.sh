@@ -14,7 +14,7 @@ CLEANUP+=("rm -rf $TMPD")
 need() {
 	local t
 	for t in "$@"; do
-		command -v "$t" >/dev/null || { echo "missing tool: $t"; exit 1; }
+		command -v "$t" >/dev/null || die "missing tool: $t"
 	done
 }
 
@@ -56,7 +56,7 @@ sdropped() {
 ksnap() {
 	local re
 	re=$(IFS='|'; echo "$*")
-	in_p nstat -az 2>/dev/null | awk -v re="^($re)\$" '$1 ~ re { print $1, $2 }'
+	in_p nstat -asz 2>/dev/null | awk -v re="^($re)\$" '$1 ~ re { print $1, $2 }'
 }
 # kget SNAP NAME
 kget() { printf '%s\n' "$1" | awk -v c="$2" '$1 == c { print $2; f = 1 } END { if (!f) print 0 }'; }
@@ -70,6 +70,14 @@ timed() {
 	t1=$(date +%s.%N)
 	ELAPSED=$(calc "$t1 - $t0")
 	return $rc
+}
+
+# kernel_hz: CONFIG_HZ, read the way the CLI reads it (250 when no config is readable)
+kernel_hz() {
+	local hz
+	hz=$({ zcat /proc/config.gz 2>/dev/null || cat "/boot/config-$(uname -r)" 2>/dev/null; } |
+		sed -n 's/^CONFIG_HZ=\([0-9]*\)$/\1/p')
+	echo "${hz:-250}"
 }
 
 mac_p() { in_p cat "/sys/class/net/$DEV_P/address"; }

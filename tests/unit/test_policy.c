@@ -1736,7 +1736,10 @@ TEST(compile_intervals)
 			ASSERT_TRUE(r);
 			ASSERT_EQ(r->global.interval, iv);
 			ASSERT_EQ(r->global.interval & IW_EPOCH_MASK, 0);
-			ASSERT_EQ(r->global.tolerance, (uint64_t)(cases[i].burst - 1) * iv);
+			/* (burst - 1) x interval, but never under IW_MIN_TOLERANCE */
+			ASSERT_EQ(r->global.tolerance,
+				  (uint64_t)(cases[i].burst - 1) * iv > IW_MIN_TOLERANCE ?
+				  (uint64_t)(cases[i].burst - 1) * iv : IW_MIN_TOLERANCE);
 			ASSERT_EQ(r->global.count, cases[i].count);
 			ASSERT_EQ(r->global.per_minute, cases[i].per_minute);
 			ASSERT_EQ(r->global.burst, cases[i].burst);
@@ -1744,7 +1747,7 @@ TEST(compile_intervals)
 			ASSERT_EQ(r->global.prev_interval, 0);
 			ASSERT_EQ(r->global.prev_tolerance, 0);
 			ASSERT_EQ(r->src.interval, iv);
-			ASSERT_EQ(r->src.tolerance, (uint64_t)(cases[i].burst - 1) * iv);
+			ASSERT_EQ(r->src.tolerance, r->global.tolerance);
 			policy_free(&p);
 		}
 	}
