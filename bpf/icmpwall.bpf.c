@@ -31,27 +31,14 @@ struct {
 	__type(value, struct iw_reason_counter);
 } iw_reasons SEC(".maps");
 
-struct iw_policy_map {
+/* The policy (double-buffered) and the top switch: include/icmpwall.h, struct iw_conf. */
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, struct iw_policy);
-};
-
-/* The policy in force from load until the CLI installs its own: all zero, everything
- * passes. Declaring it as a map of its own also makes clang 14 emit struct iw_policy in
- * full, which the inner map definition below needs. */
-struct iw_policy_map iw_policy_init SEC(".maps");
-
-/* The active policy: slot 0 holds an inner array whose one value is the policy. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__array(values, struct iw_policy_map);
-} iw_policy SEC(".maps") = {
-	.values = { [0] = &iw_policy_init },
-};
+	__type(value, struct iw_conf);
+} iw_conf SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -632,6 +619,7 @@ static int episode_tick(void *map, __u32 *key, struct iw_episode *ep)
 	if (drops != ep->drops) {
 		ep->packets = packets;
 		ep->drops = drops;
+		WRITE_ONCE(ep->tick_j, bpf_jiffies64());
 		bpf_timer_start(&ep->timer, IW_EV_PERIOD_NS, 0);
 	} else {
 		WRITE_ONCE(ep->active, 0);
@@ -639,8 +627,35 @@ static int episode_tick(void *map, __u32 *key, struct iw_episode *ep)
 	return 0;
 }
 
-/* A drop or rate rule dropped a packet of this type: start its episode unless it runs.
- * In a flood this is one read of a line that stays shared. */
+/* Makes this CPU the one that starts an episode: none runs, or the one that does has not
+ * ticked for IW_EV_STALE_JIFFIES. In a flood this is two reads of a line that stays
+ * shared. */
+static __always_inline bool episode_claim(__u32 *active, __u64 *tick_j)
+{
+	__u64 now = bpf_jiffies64(), t = READ_ONCE(*tick_j);
+
+	if (READ_ONCE(*active) && now - t < IW_EV_STALE_JIFFIES)
+		return false;
+	if (__sync_val_compare_and_swap(tick_j, t, now) != t)
+		return false;
+	WRITE_ONCE(*active, 1);
+	return true;
+}
+
+/* 0 when the timer runs. Otherwise the episode stays claimed, silent, until it is stale. */
+#define TIMER_START(timer, map, cb)						\
+	({									\
+		long err_ = bpf_timer_init(timer, map, CLOCK_MONOTONIC);	\
+		if (err_ == -EBUSY)						\
+			err_ = 0;	/* initialised by an earlier episode */	\
+		if (!err_)							\
+			err_ = bpf_timer_set_callback(timer, cb);		\
+		if (!err_)							\
+			err_ = bpf_timer_start(timer, IW_EV_PERIOD_NS, 0);	\
+		err_;								\
+	})
+
+/* A drop or rate rule dropped a packet of this type: start its episode unless it runs. */
 static __always_inline void type_episode(const struct pkt *p, __u32 reason)
 {
 	__u32 key = (p->fam & 1) * 256 + p->type;
@@ -648,16 +663,15 @@ static __always_inline void type_episode(const struct pkt *p, __u32 reason)
 	struct iw_event *ev;
 	__u64 now;
 
-	if (!ep || READ_ONCE(ep->active) || __sync_val_compare_and_swap(&ep->active, 0, 1))
+	if (!ep || !episode_claim(&ep->active, &ep->tick_j))
 		return;
 	now = bpf_ktime_get_ns();
 	ep->started_ns = now;
 	ep->reason = reason;
 	type_sums(key, &ep->packets, &ep->drops);
 	ep->start_drops = ep->drops;
-	bpf_timer_init(&ep->timer, &iw_episodes, CLOCK_MONOTONIC);	/* -EBUSY once done */
-	bpf_timer_set_callback(&ep->timer, episode_tick);
-	bpf_timer_start(&ep->timer, IW_EV_PERIOD_NS, 0);
+	if (TIMER_START(&ep->timer, &iw_episodes, episode_tick))
+		return;
 	ev = event_new(IW_EV_START, now);
 	if (ev) {
 		ev->started_ns = now;
@@ -709,6 +723,7 @@ static __always_inline void src_tick(struct iw_src_state *st, __u8 fam, const vo
 	if (st->drops != st->reported) {
 		src_event(IW_EV_SUMMARY, now, st, fam, type, plen, addr, alen);
 		st->reported = st->drops;
+		WRITE_ONCE(st->tick_j, bpf_jiffies64());
 		bpf_timer_start(&st->timer, IW_EV_PERIOD_NS, 0);
 		return;
 	}
@@ -762,14 +777,13 @@ static __always_inline bool src4_ok(struct xdp_md *ctx, const struct pkt *p,
 	if (gcra(&st->tat, &r->src, now))
 		return true;
 	st->drops++;
-	if (READ_ONCE(st->active) || __sync_val_compare_and_swap(&st->active, 0, 1))
+	if (!episode_claim(&st->active, &st->tick_j))
 		return false;
 	st->started_ns = bpf_ktime_get_ns();
 	st->reported = st->drops;
 	st->info = p->type | plen << 8;
-	bpf_timer_init(&st->timer, &iw_src4, CLOCK_MONOTONIC);
-	bpf_timer_set_callback(&st->timer, src4_tick);
-	bpf_timer_start(&st->timer, IW_EV_PERIOD_NS, 0);
+	if (TIMER_START(&st->timer, &iw_src4, src4_tick))
+		return false;
 	masked = bpf_htonl(k.addr);
 	src_event(IW_EV_START, st->started_ns, st, IW_FAM_ICMP, p->type, plen, &masked, 4);
 	return false;
@@ -807,14 +821,13 @@ static __always_inline bool src6_ok(struct xdp_md *ctx, const struct pkt *p,
 	if (gcra(&st->tat, &r->src, now))
 		return true;
 	st->drops++;
-	if (READ_ONCE(st->active) || __sync_val_compare_and_swap(&st->active, 0, 1))
+	if (!episode_claim(&st->active, &st->tick_j))
 		return false;
 	st->started_ns = bpf_ktime_get_ns();
 	st->reported = st->drops;
 	st->info = p->type | plen << 8;
-	bpf_timer_init(&st->timer, &iw_src6, CLOCK_MONOTONIC);
-	bpf_timer_set_callback(&st->timer, src6_tick);
-	bpf_timer_start(&st->timer, IW_EV_PERIOD_NS, 0);
+	if (TIMER_START(&st->timer, &iw_src6, src6_tick))
+		return false;
 	src_event(IW_EV_START, st->started_ns, st, IW_FAM_ICMPV6, p->type, plen, k.addr, 16);
 	return false;
 }
@@ -886,23 +899,17 @@ static __always_inline bool is_nd(const struct pkt *p)
 }
 
 /* The verdict on one ICMP packet: PASS(reason) or DROP(reason). */
-static __always_inline int judge(struct xdp_md *ctx, const struct pkt *p)
+static __always_inline int judge(struct xdp_md *ctx, const struct pkt *p,
+				 const struct iw_policy *pol)
 {
-	const struct iw_policy *pol;
 	const struct iw_rule *r;
-	__u32 zero = 0, idx, ct;
-	void *inner;
+	__u32 idx, ct;
 	__u8 cidr;
 
 	if (p->cls == PKT_MALFORMED)
 		return DROP(IW_R_MALFORMED);
 	if (p->cls == PKT_POD)
 		return DROP(IW_R_POD);
-
-	inner = bpf_map_lookup_elem(&iw_policy, &zero);
-	pol = inner ? bpf_map_lookup_elem(inner, &zero) : NULL;
-	if (!pol)
-		return PASS(p->nonfirst ? IW_R_FRAGMENT : IW_R_NONE);
 
 	/* Neighbour discovery is touched only by a rule that names its type. */
 	if (!is_nd(p)) {
@@ -1005,18 +1012,19 @@ static __always_inline void top_track(struct xdp_md *ctx, const struct pkt *p, i
  */
 __noinline int iw_judge(struct xdp_md *ctx, const struct pkt *p)
 {
-	__u32 key = IW_CTL_TOP_UNTIL;
-	__u64 *until;
+	struct iw_conf *conf;
+	__u32 zero = 0;
 	int verdict;
 
-	if (!p)
-		return DROP(IW_R_MALFORMED);
 	if (iw_name_meta)
-		bpf_map_lookup_elem(&iw_meta, &key);
-	verdict = judge(ctx, p);
-	until = bpf_map_lookup_elem(&iw_ctl, &key);
-	if (until && *until)
-		top_track(ctx, p, verdict, until);
+		bpf_map_lookup_elem(&iw_meta, &zero);
+	conf = bpf_map_lookup_elem(&iw_conf, &zero);
+	if (!p || !conf)
+		return DROP(IW_R_MALFORMED);	/* cannot happen: an array's one element */
+	/* one read of active: this packet is judged by that copy, whole */
+	verdict = judge(ctx, p, &conf->pol[READ_ONCE(conf->active) & 1]);
+	if (conf->top_until)
+		top_track(ctx, p, verdict, &conf->top_until);
 	return verdict;
 }
 

@@ -16,6 +16,7 @@
 #include <linux/in.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <asm-generic/errno-base.h>
 
 #define IW_MAX_VLAN		2	/* 802.1Q and 802.1ad (QinQ) */
 

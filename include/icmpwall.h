@@ -22,7 +22,7 @@
 /* Map names, as pinned under IW_PIN_ROOT/<dev>/. */
 #define IW_MAP_STATS		"iw_stats"
 #define IW_MAP_REASONS		"iw_reasons"
-#define IW_MAP_POLICY		"iw_policy"
+#define IW_MAP_CONF		"iw_conf"
 #define IW_MAP_BUCKETS		"iw_buckets"
 #define IW_MAP_SRC4		"iw_src4"
 #define IW_MAP_SRC6		"iw_src6"
@@ -97,11 +97,12 @@ struct iw_reason_counter {
 /* ---- policy ------------------------------------------------------------------------ */
 
 /*
- * The active policy is one value of an inner array map, reached through the
- * array-of-maps IW_MAP_POLICY. Userspace builds a complete new inner map and swaps it in
- * with one update, so a packet sees the whole old policy or the whole new one; the kernel
- * waits for running programs before that update returns, so the previous slot of the
- * CIDR tries is free to rewrite on the next change.
+ * The policy is double-buffered in struct iw_conf (below): the program reads
+ * pol[active]; the CLI writes the other copy, then flips active with one store, so a
+ * packet sees the whole old policy or the whole new one. Before writing, the CLI waits for
+ * an RCU grace period (a throwaway array-of-maps update, for which the kernel calls
+ * synchronize_rcu()), so no packet that read the old value of active is still reading the
+ * copy being rewritten. The CIDR tries have the same two slots, keyed by the copy's index.
  */
 #define IW_MAX_RULES		255	/* rules[0] is "no rule" */
 #define IW_MAX_CODE_TABLES	32	/* types with per-code rules, per policy (power of 2) */
@@ -177,13 +178,23 @@ enum iw_policy_flags {
 struct iw_policy {
 	__u32 flags;			/* enum iw_policy_flags */
 	__u32 max_size;			/* bytes, 0 = off */
-	__u32 slot;			/* CIDR trie slot this policy uses (0 or 1) */
+	__u32 slot;			/* its index in iw_conf.pol[], and its CIDR trie slot */
 	__u32 generation;		/* bumped by every change */
 	__u32 next_src_id;		/* next per-source namespace to hand out */
 	__u8 type_rule[IW_NFAM][256];	/* index into rules[], 0 = none */
 	__u8 type_codes[IW_NFAM][256];	/* 1 + index into code_rule[], 0 = no code rules */
 	__u8 code_rule[IW_MAX_CODE_TABLES][256]; /* index into rules[], 0 = use type rule */
 	struct iw_rule rules[IW_MAX_RULES + 1];
+};
+
+/* What the program reads on every ICMP packet, in one mmapable array value: the policy,
+ * double-buffered, and the top-talker switch. The CLI writes it through mmap. */
+struct iw_conf {
+	__u32 active;			/* pol[active & 1] is in force */
+	__u32 pad;
+	__u64 top_until;		/* top tracking runs while CLOCK_MONOTONIC_COARSE ns is
+					 * below this; the program sets it to 0 once past */
+	struct iw_policy pol[2];
 };
 
 /* Global buckets are shared by every CPU; one cache line each so that two busy buckets do
@@ -211,6 +222,7 @@ struct iw_src6_key {
 struct iw_src_state {
 	__u64 tat;
 	__u64 started_ns;	/* episode start (CLOCK_MONOTONIC), while active */
+	__u64 tick_j;		/* jiffies at the episode's start or last tick */
 	__u32 drops;		/* dropped since the episode started */
 	__u32 reported;		/* drops at the last event */
 	__u32 active;		/* 1 while an episode runs */
@@ -267,11 +279,10 @@ struct iw_meta {
 
 #define IW_DEFAULT_SOURCES	65536
 
-/* ---- runtime controls (iw_ctl, an array of __u64) ------------------------------------ */
+/* ---- event bookkeeping (iw_ctl, an array of __u64) ------------------------------------ */
 
 enum iw_ctl_key {
-	IW_CTL_TOP_UNTIL = 0,	/* top tracking runs while CLOCK_MONOTONIC_COARSE ns < this */
-	IW_CTL_EV_TAT,		/* GCRA state (ns) of the per-source event budget */
+	IW_CTL_EV_TAT = 0,	/* GCRA state (ns) of the per-source event budget */
 	IW_CTL_EV_SUPPRESSED,	/* per-source events over the budget */
 	IW_CTL_EV_LOST,		/* events lost because the ring buffer was full */
 	IW_NCTL,
@@ -315,9 +326,18 @@ struct iw_event {
 	__u8 addr[16];
 };
 
+/*
+ * An episode whose timer has not ticked for this many jiffies (3 s at HZ=1000, 12 s at
+ * 250) is over: its timer was cancelled, which the kernel does when the maps lose their
+ * last user (no pin, no open descriptor: between commands under `ip netns exec`), or could
+ * not start. The next drop starts a new one.
+ */
+#define IW_EV_STALE_JIFFIES	3000
+
 /* Type episodes: one per family x type. */
 struct iw_episode {
 	__u64 started_ns;
+	__u64 tick_j;		/* jiffies at the episode's start or last tick */
 	__u64 packets;		/* row sums at the last event */
 	__u64 drops;
 	__u64 start_drops;

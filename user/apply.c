@@ -6,22 +6,62 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
+
+static size_t conf_len(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	return (sizeof(struct iw_conf) + page - 1) / page * page;
+}
+
+struct iw_conf *iw_conf_map(const struct iw_dev *d)
+{
+	void *p = mmap(NULL, conf_len(), PROT_READ | PROT_WRITE, MAP_SHARED, d->fds[IWM_CONF], 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void iw_conf_unmap(struct iw_conf *conf)
+{
+	if (conf)
+		munmap(conf, conf_len());
+}
+
+/*
+ * Returns once no BPF program that was running when it was called still runs: the kernel
+ * calls synchronize_rcu() on every update of an array-of-maps, so update a throwaway one.
+ */
+static int rcu_grace_period(void)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	int inner, outer, err = 0;
+	__u32 zero = 0;
+
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "iw_sync_in", sizeof(__u32), sizeof(__u32), 1, NULL);
+	if (inner < 0)
+		return -errno;
+	opts.inner_map_fd = inner;
+	outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "iw_sync", sizeof(__u32), sizeof(__u32), 1,
+			       &opts);
+	if (outer < 0 || bpf_map_update_elem(outer, &zero, &inner, BPF_ANY))
+		err = -errno;
+	if (outer >= 0)
+		close(outer);
+	close(inner);
+	return err;
+}
 
 int iw_policy_read(const struct iw_dev *d, struct iw_policy *kp)
 {
-	__u32 zero = 0, inner_id;
-	int fd, err = 0;
+	struct iw_conf *conf = iw_conf_map(d);
 
-	if (bpf_map_lookup_elem(d->fds[IWM_POLICY], &zero, &inner_id))
+	if (!conf)
 		return -errno;
-	fd = bpf_map_get_fd_by_id(inner_id);
-	if (fd < 0)
-		return -errno;
-	if (bpf_map_lookup_elem(fd, &zero, kp))
-		err = -errno;
-	close(fd);
-	return err;
+	memcpy(kp, &conf->pol[__atomic_load_n(&conf->active, __ATOMIC_ACQUIRE) & 1], sizeof(*kp));
+	iw_conf_unmap(conf);
+	return 0;
 }
 
 /* Calls fn for every CIDR trie key of slot (both families). */
@@ -139,12 +179,59 @@ static int write_cidrs(const struct iw_dev *d, const struct policy *p, __u32 slo
 	return err;
 }
 
+int iw_policy_commit(const struct iw_dev *d, struct iw_policy *kp, const struct policy *cidrs,
+		     const bool *fresh_buckets, char *err, size_t errlen)
+{
+	struct iw_conf *conf = iw_conf_map(d);
+	__u32 next;
+	int ret;
+
+	if (!conf) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot map %s: %s", IW_MAP_CONF, strerror(-ret));
+		return ret;
+	}
+	next = !(__atomic_load_n(&conf->active, __ATOMIC_ACQUIRE) & 1);
+	kp->slot = next;
+	/* After this, no packet still reads copy next or trie slot next: the last flip away
+	 * from them is a grace period old, even if whoever made it was killed right after. */
+	ret = rcu_grace_period();
+	if (ret) {
+		snprintf(err, errlen, "cannot wait for running programs: %s", strerror(-ret));
+		goto out;
+	}
+	ret = cidr_keys(d, next, delete_key, NULL);
+	if (!ret)
+		ret = write_cidrs(d, cidrs, next);
+	if (ret) {
+		snprintf(err, errlen, "cannot write the allow/deny lists: %s", strerror(-ret));
+		goto out;
+	}
+	for (int b = 0; fresh_buckets && b < IW_MAX_BUCKETS; b++) {
+		struct iw_bucket full = {};	/* TAT 0: never written, a full bucket */
+		__u32 key = b;
+
+		if (fresh_buckets[b] &&
+		    bpf_map_update_elem(d->fds[IWM_BUCKETS], &key, &full, BPF_ANY)) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot reset a rate bucket: %s", strerror(-ret));
+			goto out;
+		}
+	}
+	memcpy(&conf->pol[next], kp, sizeof(*kp));
+	/* The switch: one store. A packet reads active once and the copy it names, whole. */
+	__atomic_store_n(&conf->active, next, __ATOMIC_RELEASE);
+	pr_debug("%s: policy generation %u in force (copy %u)", d->name, kp->generation, next);
+out:
+	iw_conf_unmap(conf);
+	return ret;
+}
+
 int iw_policy_install(struct iw_dev *d, const struct policy *p, char *err, size_t errlen)
 {
 	struct iw_policy *old = malloc(sizeof(*old)), *new = malloc(sizeof(*new));
 	bool fresh[IW_MAX_BUCKETS];
-	__u32 zero = 0;
-	int inner = -1, ret;
+	int ret;
 
 	if (!old || !new) {
 		ret = -ENOMEM;
@@ -157,47 +244,9 @@ int iw_policy_install(struct iw_dev *d, const struct policy *p, char *err, size_
 		goto out;
 	}
 	ret = policy_compile(p, old, d->meta.hz, new, fresh, err, errlen);
-	if (ret)
-		goto out;
-
-	/* The slot the policy in force does not use: no packet reads it (the previous swap
-	 * waited for every program that could have), so it can be rewritten freely. */
-	ret = cidr_keys(d, new->slot, delete_key, NULL);
 	if (!ret)
-		ret = write_cidrs(d, p, new->slot);
-	if (ret) {
-		snprintf(err, errlen, "cannot write the allow/deny lists: %s", strerror(-ret));
-		goto out;
-	}
-	for (int b = 0; b < IW_MAX_BUCKETS; b++) {
-		struct iw_bucket full = {};	/* TAT 0: far in the past, a full bucket */
-		__u32 key = b;
-
-		if (fresh[b] && bpf_map_update_elem(d->fds[IWM_BUCKETS], &key, &full, BPF_ANY)) {
-			ret = -errno;
-			snprintf(err, errlen, "cannot reset a rate bucket: %s", strerror(-ret));
-			goto out;
-		}
-	}
-	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "iw_pol", sizeof(__u32), sizeof(*new), 1, NULL);
-	if (inner < 0 || bpf_map_update_elem(inner, &zero, new, BPF_ANY)) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot create the policy map: %s", strerror(-ret));
-		goto out;
-	}
-	/* The switch: one update. The kernel returns once no program can still see the old
-	 * inner map. */
-	if (bpf_map_update_elem(d->fds[IWM_POLICY], &zero, &inner, BPF_ANY)) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot install the policy: %s", strerror(-ret));
-		goto out;
-	}
-	/* The old slot's CIDRs are now unreachable; tidy them (the next change would anyway). */
-	cidr_keys(d, old->slot, delete_key, NULL);
-	pr_debug("%s: policy generation %u installed (slot %u)", d->name, new->generation, new->slot);
+		ret = iw_policy_commit(d, new, p, fresh, err, errlen);
 out:
-	if (inner >= 0)
-		close(inner);
 	free(old);
 	free(new);
 	return ret;

@@ -20,7 +20,7 @@
 enum iw_map_id {
 	IWM_STATS,
 	IWM_REASONS,
-	IWM_POLICY,
+	IWM_CONF,
 	IWM_BUCKETS,
 	IWM_SRC4,
 	IWM_SRC6,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * top.c - `icmpwall top DEV [-n N] [--interval S] [--json]`: the heaviest ICMP sources over
- * an interval. Tracking runs only while a top runs (iw_ctl[IW_CTL_TOP_UNTIL]); each CPU
+ * an interval. Tracking runs only while a top runs (iw_conf.top_until); each CPU
  * keeps a HeavyKeeper table (include/icmpwall.h), merged here.
  *
  * How exact: a source that held its slot for the whole interval is counted exactly (the
@@ -9,6 +9,7 @@
  * that hashes to the same slot on the same CPU and outweighs it, and then is undercounted
  * or missing; with 4096 slots per CPU that takes a collision with a heavier source.
  */
+#include "apply.h"
 #include "cli.h"
 #include "json.h"
 #include "log.h"
@@ -49,9 +50,13 @@ static __u64 coarse_ns(void)
 
 static int set_until(const struct iw_dev *d, __u64 until)
 {
-	__u32 key = IW_CTL_TOP_UNTIL;
+	struct iw_conf *conf = iw_conf_map(d);
 
-	return bpf_map_update_elem(d->fds[IWM_CTL], &key, &until, BPF_ANY) ? -errno : 0;
+	if (!conf)
+		return -errno;
+	__atomic_store_n(&conf->top_until, until, __ATOMIC_RELEASE);
+	iw_conf_unmap(conf);
+	return 0;
 }
 
 /* Empties every CPU's table: counts start with this interval. */

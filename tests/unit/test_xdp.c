@@ -353,7 +353,7 @@ static void spoil_last_byte(struct frame *f)
 /* ---- the program and its maps --------------------------------------------------------- */
 
 static struct icmpwall_bpf *skel;
-static int prog_fd, stats_fd, reasons_fd, outer_fd, init_fd, buckets_fd;
+static int prog_fd, stats_fd, reasons_fd, conf_fd, buckets_fd;
 static int src4_fd, src6_fd, cidr4_fd, cidr6_fd;
 static int ncpus;
 static __u32 *keys;			/* 0 .. IW_NROWS - 1 */
@@ -365,6 +365,7 @@ static struct iw_reason_counter want_reasons[IW_NREASON_SLOTS], cur_reasons[IW_N
 static bool fast;			/* read only the expected row after each run */
 static int refused;			/* short frames the kernel would not run */
 static struct iw_policy pol;		/* scratch policy, zeroed by reset() */
+static struct iw_conf conf;		/* what install() writes to iw_conf */
 static unsigned long n_checks;		/* assertions evaluated */
 static char label[128];			/* what a loop is at, printed with failures */
 
@@ -674,10 +675,9 @@ static int reset(void)
 	int err;
 
 	memset(&pol, 0, sizeof(pol));
+	memset(&conf, 0, sizeof(conf));
 	label[0] = 0;
-	err = bpf_map_update_elem(init_fd, &zero, &pol, 0);
-	if (!err)
-		err = bpf_map_update_elem(outer_fd, &zero, &init_fd, 0);
+	err = bpf_map_update_elem(conf_fd, &zero, &conf, 0);
 	if (!err)
 		err = zero_pcpu(stats_fd, IW_NROWS);
 	if (!err)
@@ -710,20 +710,16 @@ static int reset(void)
 
 #define BEGIN()			CHECK_OK(reset())
 
-/* Installs pol the way the CLI does: a new inner array swapped into iw_policy slot 0. */
+/* Installs pol as the policy in force: copy 0 of iw_conf, active 0. Nothing runs the
+ * program concurrently here, so the CLI's flip between copies is not needed; pol.slot,
+ * which the tests set, picks the CIDR trie slot as it does for the CLI's policies. */
 static int install(void)
 {
 	__u32 zero = 0;
-	int fd, err;
 
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "iw_pol", 4, sizeof(struct iw_policy), 1, NULL);
-	if (fd < 0)
-		return fd;
-	err = bpf_map_update_elem(fd, &zero, &pol, 0);
-	if (!err)
-		err = bpf_map_update_elem(outer_fd, &zero, &fd, 0);
-	close(fd);
-	return err;
+	conf.active = 0;
+	conf.pol[0] = pol;
+	return bpf_map_update_elem(conf_fd, &zero, &conf, 0);
 }
 
 #define INSTALL()		CHECK_OK(install())
@@ -804,8 +800,7 @@ static int setup(void)
 	prog_fd = bpf_program__fd(skel->progs.icmpwall);
 	stats_fd = bpf_map__fd(skel->maps.iw_stats);
 	reasons_fd = bpf_map__fd(skel->maps.iw_reasons);
-	outer_fd = bpf_map__fd(skel->maps.iw_policy);
-	init_fd = bpf_map__fd(skel->maps.iw_policy_init);
+	conf_fd = bpf_map__fd(skel->maps.iw_conf);
 	buckets_fd = bpf_map__fd(skel->maps.iw_buckets);
 	src4_fd = bpf_map__fd(skel->maps.iw_src4);
 	src6_fd = bpf_map__fd(skel->maps.iw_src6);
@@ -866,7 +861,7 @@ TEST(contract_layout)
 	/* the skeleton's maps have the contract's sizes */
 	CHECK_EQ(bpf_map__max_entries(skel->maps.iw_stats), IW_NROWS);
 	CHECK_EQ(bpf_map__max_entries(skel->maps.iw_reasons), IW_NREASON_SLOTS);
-	CHECK_EQ(bpf_map__value_size(skel->maps.iw_policy_init), sizeof(struct iw_policy));
+	CHECK_EQ(bpf_map__value_size(skel->maps.iw_conf), sizeof(struct iw_conf));
 	CHECK_EQ(bpf_map__max_entries(skel->maps.iw_buckets), IW_MAX_BUCKETS);
 }
 
