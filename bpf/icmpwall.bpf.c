@@ -642,7 +642,13 @@ static __always_inline bool episode_claim(__u32 *active, __u64 *tick_j)
 	return true;
 }
 
-/* 0 when the timer runs. Otherwise the episode stays claimed, silent, until it is stale. */
+/* A timer that could not start: the claim lapses IW_EV_RETRY_JIFFIES from now. */
+static __always_inline void episode_retry(__u64 *tick_j)
+{
+	WRITE_ONCE(*tick_j, bpf_jiffies64() - (IW_EV_STALE_JIFFIES - IW_EV_RETRY_JIFFIES));
+}
+
+/* 0 when the timer runs. Otherwise the episode stays claimed, silent, until it lapses. */
 #define TIMER_START(timer, map, cb)						\
 	({									\
 		long err_ = bpf_timer_init(timer, map, CLOCK_MONOTONIC);	\
@@ -670,8 +676,10 @@ static __always_inline void type_episode(const struct pkt *p, __u32 reason)
 	ep->reason = reason;
 	type_sums(key, &ep->packets, &ep->drops);
 	ep->start_drops = ep->drops;
-	if (TIMER_START(&ep->timer, &iw_episodes, episode_tick))
+	if (TIMER_START(&ep->timer, &iw_episodes, episode_tick)) {
+		episode_retry(&ep->tick_j);
 		return;
+	}
 	ev = event_new(IW_EV_START, now);
 	if (ev) {
 		ev->started_ns = now;
@@ -782,8 +790,10 @@ static __always_inline bool src4_ok(struct xdp_md *ctx, const struct pkt *p,
 	st->started_ns = bpf_ktime_get_ns();
 	st->reported = st->drops;
 	st->info = p->type | plen << 8;
-	if (TIMER_START(&st->timer, &iw_src4, src4_tick))
+	if (TIMER_START(&st->timer, &iw_src4, src4_tick)) {
+		episode_retry(&st->tick_j);
 		return false;
+	}
 	masked = bpf_htonl(k.addr);
 	src_event(IW_EV_START, st->started_ns, st, IW_FAM_ICMP, p->type, plen, &masked, 4);
 	return false;
@@ -826,8 +836,10 @@ static __always_inline bool src6_ok(struct xdp_md *ctx, const struct pkt *p,
 	st->started_ns = bpf_ktime_get_ns();
 	st->reported = st->drops;
 	st->info = p->type | plen << 8;
-	if (TIMER_START(&st->timer, &iw_src6, src6_tick))
+	if (TIMER_START(&st->timer, &iw_src6, src6_tick)) {
+		episode_retry(&st->tick_j);
 		return false;
+	}
 	src_event(IW_EV_START, st->started_ns, st, IW_FAM_ICMPV6, p->type, plen, k.addr, 16);
 	return false;
 }

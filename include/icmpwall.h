@@ -333,6 +333,8 @@ struct iw_event {
  * not start. The next drop starts a new one.
  */
 #define IW_EV_STALE_JIFFIES	3000
+/* An episode whose timer could not start at all is retried after this many jiffies. */
+#define IW_EV_RETRY_JIFFIES	256
 
 /* Type episodes: one per family x type. */
 struct iw_episode {

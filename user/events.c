@@ -62,7 +62,11 @@ static int on_event(void *arg, void *data, size_t len)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03d",
 		 (int)((real - t) * 1000));
-	row_name(e->fam, e->type, 0, name, sizeof(name));
+	/* an episode is a whole type: its name, not that of the type's code 0 */
+	if (type_name(e->fam, e->type))
+		snprintf(name, sizeof(name), "%s", type_name(e->fam, e->type));
+	else
+		snprintf(name, sizeof(name), "type-%d", e->type);
 	if (e->per_source) {
 		char a[INET6_ADDRSTRLEN];
 

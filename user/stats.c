@@ -266,15 +266,17 @@ static void sparkline(const struct live *lv, int row, char *buf, size_t len)
 	static const char ascii[] = " .:-=+*#%@";
 	const float *h = lv->hist[row];
 	float peak = 0, cell[SPARK];
-	int per = HIST / SPARK, n = 0;
+	int n = 0;
 	size_t pos = 0;
 
+	/* HIST / SPARK is not whole: cell c covers samples c x HIST / SPARK up to the next
+	 * cell's first, so that all HIST samples are shown, not the last SPARK x 3. */
 	for (int c = 0; c < SPARK; c++) {
 		float m = 0;
 
-		for (int k = 0; k < per; k++)
-			if (h[HIST - (SPARK - c) * per + k] > m)
-				m = h[HIST - (SPARK - c) * per + k];
+		for (int k = c * HIST / SPARK; k < (c + 1) * HIST / SPARK; k++)
+			if (h[k] > m)
+				m = h[k];
 		cell[c] = m;
 		if (m > peak)
 			peak = m;
@@ -357,7 +359,11 @@ static void render_live(const struct iw_dev *d, struct live *lv, const struct sn
 	printf("%s%s", eol, eol);
 	printf("%-6s %-26s %8s %6s %8s %-*s%s", "FAMILY", "TYPE/CODE", "PKT/S", "DROP%", "B/S",
 	       SPARK, "LAST MINUTE", eol);
+	/* 8 lines besides the rows, and the last one must not end on the bottom line: its
+	 * newline would scroll the header away. Cut rows leave a line for "... more rows". */
 	room = term_rows() - 9;
+	if (n > room)
+		room--;
 	for (int i = 0; i < n; i++) {
 		int r = lv->order[i], fam, type, code;
 		const struct iw_row_counter *rc = &cur->rows[r], *rp = &prev->rows[r];
