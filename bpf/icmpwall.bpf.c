@@ -31,14 +31,42 @@ struct {
 	__type(value, struct iw_reason_counter);
 } iw_reasons SEC(".maps");
 
-/* The policy (double-buffered) and the top switch: include/icmpwall.h, struct iw_conf. */
+/* Event bookkeeping: enum iw_ctl_key. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, IW_NCTL);
 	__type(key, __u32);
-	__type(value, struct iw_conf);
-} iw_conf SEC(".maps");
+	__type(value, __u64);
+} iw_ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, IW_EVENTS_BYTES);
+} iw_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IW_NFAM * 256);
+	__type(key, __u32);
+	__type(value, struct iw_episode);
+} iw_episodes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IW_TOP_SLOTS);
+	__type(key, __u32);
+	__type(value, struct iw_top_slot);
+} iw_top SEC(".maps");
+
+/* Set by the CLI before load: possible CPUs (for summing per-CPU rows in timers), and
+ * the HeavyKeeper decay thresholds 2^32 x 1.08^-count. */
+const volatile __u32 iw_ncpus = 1;
+const volatile __u32 iw_top_decay[IW_TOP_DECAY_STEPS];
+
+/* The configuration: policy (two copies), fast words, top switch (include/icmpwall.h). A
+ * global in a section of its own, so the program reaches it by address, with no lookup;
+ * libbpf makes the section an mmapable array map that the CLI pins as "iw_conf". */
+struct iw_conf iw_conf SEC(".data.conf");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -77,52 +105,7 @@ struct {
 	__type(value, struct iw_cidr_val);
 } iw_cidr6 SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct iw_meta);
-} iw_meta SEC(".maps");
 
-/* Runtime controls set by the CLI, and event bookkeeping: enum iw_ctl_key. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, IW_NCTL);
-	__type(key, __u32);
-	__type(value, __u64);
-} iw_ctl SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, IW_EVENTS_BYTES);
-} iw_events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, IW_NFAM * 256);
-	__type(key, __u32);
-	__type(value, struct iw_episode);
-} iw_episodes SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, IW_TOP_SLOTS);
-	__type(key, __u32);
-	__type(value, struct iw_top_slot);
-} iw_top SEC(".maps");
-
-/* Set by the CLI before load: possible CPUs (for summing per-CPU rows in timers), and
- * the HeavyKeeper decay thresholds 2^32 x 1.08^-count. */
-const volatile __u32 iw_ncpus = 1;
-const volatile __u32 iw_top_decay[IW_TOP_DECAY_STEPS];
-
-/*
- * The kernel lists among a program's maps only those its instructions name, and the CLI
- * finds iw_meta that way when the pins are gone (a fresh bpffs under `ip netns exec`). The
- * program names it in a branch that this read-only zero makes dead: the verifier removes
- * the branch at load, the reference stays.
- */
-const volatile __u32 iw_name_meta = 0;
 
 /* ---- parsing ---------------------------------------------------------------------- */
 
@@ -662,15 +645,16 @@ static __always_inline void episode_retry(__u64 *tick_j)
 	})
 
 /* A drop or rate rule dropped a packet of this type: start its episode unless it runs. */
-static __always_inline void type_episode(const struct pkt *p, __u32 reason)
+/* Starts the episode of family x type (key) that this CPU has claimed. Global: verified
+ * once, wherever the drop that starts it happens. */
+__noinline int iw_episode_start(__u32 key, __u32 reason)
 {
-	__u32 key = (p->fam & 1) * 256 + p->type;
 	struct iw_episode *ep = bpf_map_lookup_elem(&iw_episodes, &key);
 	struct iw_event *ev;
 	__u64 now;
 
-	if (!ep || !episode_claim(&ep->active, &ep->tick_j))
-		return;
+	if (!ep)
+		return 0;
 	now = bpf_ktime_get_ns();
 	ep->started_ns = now;
 	ep->reason = reason;
@@ -678,19 +662,31 @@ static __always_inline void type_episode(const struct pkt *p, __u32 reason)
 	ep->start_drops = ep->drops;
 	if (TIMER_START(&ep->timer, &iw_episodes, episode_tick)) {
 		episode_retry(&ep->tick_j);
-		return;
+		return 0;
 	}
 	ev = event_new(IW_EV_START, now);
 	if (ev) {
 		ev->started_ns = now;
-		ev->fam = p->fam;
-		ev->type = p->type;
+		ev->fam = key / 256;
+		ev->type = key % 256;
 		ev->reason = reason;
 		ev->drops = 1;
 		ev->total_drops = 1;
 		ev->suppressed = suppressed();
 		bpf_ringbuf_submit(ev, 0);
 	}
+	return 0;
+}
+
+/* A drop or rate rule dropped a packet of this type: start its episode unless it runs.
+ * In a flood: a lookup and two reads of a line that stays shared. */
+static __always_inline void type_episode(__u32 fam, __u32 type, __u32 reason)
+{
+	__u32 key = (fam & 1) * 256 + (type & 0xff);
+	struct iw_episode *ep = bpf_map_lookup_elem(&iw_episodes, &key);
+
+	if (ep && episode_claim(&ep->active, &ep->tick_j))
+		iw_episode_start(key, reason);
 }
 
 /* Per-source episodes: the same, one per source prefix, within the event budget. */
@@ -849,6 +845,15 @@ static __always_inline bool src6_ok(struct xdp_md *ctx, const struct pkt *p,
 #define PASS(reason)	((int)(reason))
 #define DROP(reason)	((int)(reason) | 0x100)
 
+/* The rule's global bucket: true when the packet conforms and took its token. */
+static __always_inline bool gcra_global(const struct iw_rule *r)
+{
+	__u32 b = r->bucket;
+	struct iw_bucket *bk = bpf_map_lookup_elem(&iw_buckets, &b);
+
+	return bk && gcra(&bk->tat, &r->global, bpf_jiffies64() << IW_TICK_SHIFT);
+}
+
 static __always_inline int rate_check(struct xdp_md *ctx, const struct pkt *p,
 				      const struct iw_rule *r)
 {
@@ -861,16 +866,10 @@ static __always_inline int rate_check(struct xdp_md *ctx, const struct pkt *p,
 		if (!ok)
 			return DROP(IW_R_RATE);
 	}
-	if (r->global.interval) {
-		__u32 b = r->bucket;
-		struct iw_bucket *bk = bpf_map_lookup_elem(&iw_buckets, &b);
-
-		if (r->src.interval)	/* the source's bucket may have taken a while */
-			now = bpf_jiffies64() << IW_TICK_SHIFT;
-		if (!bk || !gcra(&bk->tat, &r->global, now)) {
-			type_episode(p, IW_R_RATE);
-			return DROP(IW_R_RATE);
-		}
+	/* (with the clock read again: the source's bucket may have taken a while) */
+	if (r->global.interval && !gcra_global(r)) {
+		type_episode(p->fam, p->type, IW_R_RATE);
+		return DROP(IW_R_RATE);
 	}
 	return PASS(IW_R_NONE);
 }
@@ -952,7 +951,7 @@ static __always_inline int judge(struct xdp_md *ctx, const struct pkt *p,
 		return PASS(IW_R_NONE);
 	r = &pol->rules[idx & 0xff];
 	if (r->action == IW_ACT_DROP) {
-		type_episode(p, IW_R_POLICY);
+		type_episode(p->fam, p->type, IW_R_POLICY);
 		return DROP(IW_R_POLICY);
 	}
 	if (r->action == IW_ACT_RATE)
@@ -1025,14 +1024,11 @@ static __always_inline void top_track(struct xdp_md *ctx, const struct pkt *p, i
 __noinline int iw_judge(struct xdp_md *ctx, const struct pkt *p)
 {
 	struct iw_conf *conf;
-	__u32 zero = 0;
 	int verdict;
 
-	if (iw_name_meta)
-		bpf_map_lookup_elem(&iw_meta, &zero);
-	conf = bpf_map_lookup_elem(&iw_conf, &zero);
-	if (!p || !conf)
-		return DROP(IW_R_MALFORMED);	/* cannot happen: an array's one element */
+	conf = &iw_conf;
+	if (!p)
+		return DROP(IW_R_MALFORMED);	/* cannot happen: the caller's stack */
 	/* one read of active: this packet is judged by that copy, whole */
 	verdict = judge(ctx, p, &conf->pol[READ_ONCE(conf->active) & 1]);
 	if (conf->top_until)
@@ -1041,16 +1037,15 @@ __noinline int iw_judge(struct xdp_md *ctx, const struct pkt *p)
 }
 
 /* The one exit for ICMP: count the packet in its row and, when there is one, its reason. */
-static __always_inline int finish(const struct pkt *p, int verdict)
+static __always_inline int record(__u32 row_key, __u32 len, int verdict)
 {
 	__u32 reason = verdict & 0xff, drop = (verdict >> 8) & 1;
 	struct iw_row_counter *row;
-	__u32 key = p->row;
 
-	row = bpf_map_lookup_elem(&iw_stats, &key);
+	row = bpf_map_lookup_elem(&iw_stats, &row_key);
 	if (row) {
 		row->packets++;
-		row->bytes += p->len;
+		row->bytes += len;
 		row->dropped += drop;
 	}
 	if (reason != IW_R_NONE) {
@@ -1059,10 +1054,74 @@ static __always_inline int finish(const struct pkt *p, int verdict)
 
 		if (rc) {
 			rc->packets++;
-			rc->bytes += p->len;
+			rc->bytes += len;
 		}
 	}
 	return drop ? XDP_DROP : XDP_PASS;
+}
+
+/*
+ * The verdict of a fast word (include/icmpwall.h) on an unfragmented packet of family fam
+ * and type type whose end is end, or -1 when the word leaves it to the judge (or top runs).
+ */
+static __always_inline int fast_verdict(__u32 fam, __u32 type, __u32 end)
+{
+	__u32 w = iw_conf.fast[fam & 1][type & 0xff], kind = IW_FAST_KIND(w);
+	const struct iw_rule *r;
+
+	/* a word of 0 (IW_FAST_SLOW) has max 0: every packet ends past it */
+	if (end > (w & IW_FAST_MAX) || READ_ONCE(iw_conf.top_until))
+		return -1;
+	if (kind == IW_FAST_PASS)
+		return PASS(IW_R_NONE);
+	if (kind == IW_FAST_DROP) {
+		type_episode(fam, type, IW_R_POLICY);
+		return DROP(IW_R_POLICY);
+	}
+	r = &iw_conf.pol[IW_FAST_COPY(w)].rules[IW_FAST_RULE(w)];
+	if (gcra_global(r))
+		return PASS(IW_R_NONE);
+	type_episode(fam, type, IW_R_RATE);
+	return DROP(IW_R_RATE);
+}
+
+/*
+ * The common case in a straight line, before the general parser: untagged IPv4 carrying
+ * ICMP, no options, not fragmented, lengths right (or IPv6 with ICMPv6 right after its
+ * header), of a type its fast word decides. Returns the XDP action, or -1 for the general
+ * path, which also owns every malformed case.
+ */
+static __always_inline int fast_ipv4(void *data, void *data_end)
+{
+	struct iphdr *ip = data + sizeof(struct ethhdr);
+	struct icmp_common *icmp = (void *)(ip + 1);
+	__u32 tot, len = data_end - data;
+	int v;
+
+	if ((void *)(icmp + 1) > data_end || *(__u8 *)ip != 0x45 ||
+	    (ip->frag_off & bpf_htons(IP_MF | IP_OFFMASK)))
+		return -1;
+	tot = bpf_ntohs(ip->tot_len);
+	if (tot < sizeof(*ip) + sizeof(*icmp) || tot > len - sizeof(struct ethhdr))
+		return -1;
+	v = fast_verdict(IW_FAM_ICMP, icmp->type, tot);
+	return v < 0 ? v : record(iw_row(IW_FAM_ICMP, icmp->type, icmp->code), len, v);
+}
+
+static __always_inline int fast_ipv6(void *data, void *data_end)
+{
+	struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
+	struct icmp_common *icmp = (void *)(ip6 + 1);
+	__u32 plen, len = data_end - data;
+	int v;
+
+	if ((void *)(icmp + 1) > data_end || ip6->nexthdr != IPPROTO_ICMPV6)
+		return -1;
+	plen = bpf_ntohs(ip6->payload_len);
+	if (plen < sizeof(*icmp) || plen > len - sizeof(struct ethhdr) - sizeof(*ip6))
+		return -1;
+	v = fast_verdict(IW_FAM_ICMPV6, icmp->type, sizeof(*ip6) + plen);
+	return v < 0 ? v : record(iw_row(IW_FAM_ICMPV6, icmp->type, icmp->code), len, v);
 }
 
 SEC("xdp")
@@ -1071,9 +1130,29 @@ int icmpwall(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct hdr_cursor c = { .pos = data, .end = data_end };
-	struct pkt p = { .len = data_end - data };
+	struct pkt p;
 	__be16 proto;
+	int verdict;
 
+	/* Untagged IPv4 that is not ICMP, the bulk of most traffic, leaves at once; plain ICMP
+	 * may be decided in a straight line. */
+	if (data + sizeof(struct ethhdr) + sizeof(struct ipv6hdr) <= data_end) {
+		proto = *(__be16 *)(data + offsetof(struct ethhdr, h_proto));
+		if (proto == bpf_htons(ETH_P_IP)) {
+			if (((struct iphdr *)(data + sizeof(struct ethhdr)))->protocol != IPPROTO_ICMP)
+				return XDP_PASS;
+			verdict = fast_ipv4(data, data_end);
+			if (verdict >= 0)
+				return verdict;
+		} else if (proto == bpf_htons(ETH_P_IPV6)) {
+			verdict = fast_ipv6(data, data_end);
+			if (verdict >= 0)
+				return verdict;
+		}
+	}
+
+	__builtin_memset(&p, 0, sizeof(p));
+	p.len = data_end - data;
 	proto = parse_ethernet(&c);
 	if (proto == bpf_htons(ETH_P_IP))
 		p.cls = parse_ipv4(&c, data, &p);
@@ -1081,5 +1160,5 @@ int icmpwall(struct xdp_md *ctx)
 		p.cls = parse_ipv6(&c, data, &p);
 	if (p.cls == PKT_OTHER)
 		return XDP_PASS;
-	return finish(&p, iw_judge(ctx, &p));
+	return record(p.row, p.len, iw_judge(ctx, &p));
 }

@@ -22,13 +22,15 @@
 /* Map names, as pinned under IW_PIN_ROOT/<dev>/. */
 #define IW_MAP_STATS		"iw_stats"
 #define IW_MAP_REASONS		"iw_reasons"
-#define IW_MAP_CONF		"iw_conf"
 #define IW_MAP_BUCKETS		"iw_buckets"
 #define IW_MAP_SRC4		"iw_src4"
 #define IW_MAP_SRC6		"iw_src6"
 #define IW_MAP_CIDR4		"iw_cidr4"
 #define IW_MAP_CIDR6		"iw_cidr6"
-#define IW_MAP_META		"iw_meta"
+/* iw_conf is a global of the program in its own data section: the kernel knows the map
+ * by the section's name, and it is pinned as "iw_conf". */
+#define IW_MAP_CONF		".data.conf"
+#define IW_PIN_CONF		"iw_conf"
 #define IW_MAP_CTL		"iw_ctl"
 #define IW_MAP_EVENTS		"iw_events"
 #define IW_MAP_EPISODES		"iw_episodes"
@@ -187,15 +189,6 @@ struct iw_policy {
 	struct iw_rule rules[IW_MAX_RULES + 1];
 };
 
-/* What the program reads on every ICMP packet, in one mmapable array value: the policy,
- * double-buffered, and the top-talker switch. The CLI writes it through mmap. */
-struct iw_conf {
-	__u32 active;			/* pol[active & 1] is in force */
-	__u32 pad;
-	__u64 top_until;		/* top tracking runs while CLOCK_MONOTONIC_COARSE ns is
-					 * below this; the program sets it to 0 once past */
-	struct iw_policy pol[2];
-};
 
 /* Global buckets are shared by every CPU; one cache line each so that two busy buckets do
  * not bounce the same line. */
@@ -278,6 +271,46 @@ struct iw_meta {
 };
 
 #define IW_DEFAULT_SOURCES	65536
+
+/* ---- the configuration: what the program reads on every ICMP packet ------------------ */
+
+/*
+ * Fast words: one per family x type, written by the CLI with each policy. An unfragmented
+ * packet whose end is at most the word's max is decided by the word alone, without the
+ * full judge: IW_FAST_PASS passes it, IW_FAST_DROP drops it (a drop rule), IW_FAST_RATE
+ * takes it through the global bucket of rule RULE in policy copy COPY. A type gets a
+ * fast word only when nothing else could apply to it: no code-level rules, no per-source
+ * limit, no allow/deny prefixes and no checksum verification for its family (neighbour
+ * discovery ignores those), and max is max-size (or none). IW_FAST_SLOW (a word of 0) sends
+ * the packet to the judge. A word names the copy it belongs to, and the CLI rewrites a copy
+ * only a grace period after the flip away from it, so each packet's decision comes from one
+ * policy, whole.
+ */
+enum iw_fast_kind {
+	IW_FAST_SLOW = 0,
+	IW_FAST_PASS,
+	IW_FAST_RATE,
+	IW_FAST_DROP,
+};
+#define IW_FAST_MAX		0x1ffffU	/* bits 0-16: largest end for the fast path */
+#define IW_FAST_KIND(w)		(((w) >> 17) & 3)
+#define IW_FAST_COPY(w)		(((w) >> 19) & 1)
+#define IW_FAST_RULE(w)		(((w) >> 20) & 0xff)
+#define IW_FAST_WORD(kind, copy, rule, max) \
+	((__u32)(rule) << 20 | (__u32)(copy) << 19 | (__u32)(kind) << 17 | (max))
+
+/* The program's configuration, a global in section .data.conf: one direct address, no map
+ * lookup. The CLI writes it through mmap. */
+struct iw_conf {
+	__u32 active;			/* pol[active & 1] is in force */
+	__u32 pad;
+	__u64 top_until;		/* top tracking (every packet to the judge) runs while
+					 * CLOCK_MONOTONIC_COARSE ns is below this; the program
+					 * sets it to 0 once past */
+	__u32 fast[IW_NFAM][256];	/* fast words of the policy in force */
+	struct iw_meta meta;		/* what attach recorded; the program does not read it */
+	struct iw_policy pol[2];
+};
 
 /* ---- event bookkeeping (iw_ctl, an array of __u64) ------------------------------------ */
 

@@ -35,6 +35,10 @@ for t in "$TOP/$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run_one "$(basename "$t")" "$t"
 done
+# the XDP tests again with no fast words: every packet through the judge
+if [ -x "$TOP/$BUILD/tests/test_xdp" ]; then
+	run_one "test_xdp (judge only)" env ICMPWALL_TEST_SLOW=1 "$TOP/$BUILD/tests/test_xdp"
+fi
 for t in "$TOP"/tests/e2e/test_*.sh; do
 	[ -f "$t" ] || continue
 	run_one "$(basename "$t")" bash "$t"

@@ -6,28 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include <bpf/bpf.h>
-
-static size_t conf_len(void)
-{
-	long page = sysconf(_SC_PAGESIZE);
-
-	return (sizeof(struct iw_conf) + page - 1) / page * page;
-}
-
-struct iw_conf *iw_conf_map(const struct iw_dev *d)
-{
-	void *p = mmap(NULL, conf_len(), PROT_READ | PROT_WRITE, MAP_SHARED, d->fds[IWM_CONF], 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-void iw_conf_unmap(struct iw_conf *conf)
-{
-	if (conf)
-		munmap(conf, conf_len());
-}
 
 /*
  * Returns once no BPF program that was running when it was called still runs: the kernel
@@ -183,7 +162,7 @@ int iw_policy_commit(const struct iw_dev *d, struct iw_policy *kp, const struct 
 		     const bool *fresh_buckets, char *err, size_t errlen)
 {
 	struct iw_conf *conf = iw_conf_map(d);
-	__u32 next;
+	__u32 next, fast[IW_NFAM][256];
 	int ret;
 
 	if (!conf) {
@@ -219,6 +198,12 @@ int iw_policy_commit(const struct iw_dev *d, struct iw_policy *kp, const struct 
 		}
 	}
 	memcpy(&conf->pol[next], kp, sizeof(*kp));
+	/* The fast words, one store each: a word names the copy it belongs to, so a packet
+	 * that reads an old one still finds its (intact) policy. */
+	policy_fast_words(kp, next, fast);
+	for (int f = 0; f < IW_NFAM; f++)
+		for (int t = 0; t < 256; t++)
+			__atomic_store_n(&conf->fast[f][t], fast[f][t], __ATOMIC_RELEASE);
 	/* The switch: one store. A packet reads active once and the copy it names, whole. */
 	__atomic_store_n(&conf->active, next, __ATOMIC_RELEASE);
 	pr_debug("%s: policy generation %u in force (copy %u)", d->name, kp->generation, next);

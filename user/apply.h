@@ -10,10 +10,6 @@
 #include "maps.h"
 #include "policy.h"
 
-/* iw_conf mapped into this process, or NULL (errno set). Unmap with iw_conf_unmap(). */
-struct iw_conf *iw_conf_map(const struct iw_dev *d);
-void iw_conf_unmap(struct iw_conf *conf);
-
 /* The compiled policy in force. */
 int iw_policy_read(const struct iw_dev *d, struct iw_policy *kp);
 /* The policy in force as statements (rules, settings and CIDRs). */
@@ -26,8 +22,8 @@ int iw_policy_install(struct iw_dev *d, const struct policy *p, char *err, size_
 /*
  * Makes a compiled policy the policy in force: waits for an RCU grace period (no packet
  * still reads the copy not in force), writes the CIDR entries into that copy's trie slot,
- * resets the buckets flagged fresh (may be NULL), writes the copy, and flips iw_conf.active
- * to it with one store. kp->slot is set to the copy's index.
+ * resets the buckets flagged fresh (may be NULL), writes the copy and its fast words, and
+ * flips iw_conf.active to it with one store. kp->slot is set to the copy's index.
  */
 int iw_policy_commit(const struct iw_dev *d, struct iw_policy *kp, const struct policy *cidrs,
 		     const bool *fresh_buckets, char *err, size_t errlen);

@@ -106,7 +106,8 @@ int cmd_attach(struct cmd_args *a)
 	struct policy pol;
 	struct iw_dev d;
 	char err[POL_ERR_LEN + PATH_MAX];
-	__u32 id = 0, other = 0, zero = 0, got = 0;
+	__u32 id = 0, other = 0, got = 0;
+	struct iw_conf *conf;
 	uint64_t sources = IW_DEFAULT_SOURCES;
 	bool attached = false, dir_made = false;
 	int ret = 1, e;
@@ -225,10 +226,13 @@ int cmd_attach(struct cmd_args *a)
 	};
 	if (!d.meta.hz)
 		pr_warn("cannot read the kernel's CONFIG_HZ: rate rules will be refused");
-	if (bpf_map_update_elem(d.fds[IWM_META], &zero, &d.meta, BPF_ANY)) {
-		pr_err("cannot write %s: %s", IW_MAP_META, strerror(errno));
+	conf = iw_conf_map(&d);
+	if (!conf) {
+		pr_err("cannot map %s: %s", IW_PIN_CONF, strerror(errno));
 		goto out;
 	}
+	conf->meta = d.meta;
+	iw_conf_unmap(conf);
 	if (iw_policy_install(&d, &pol, err, sizeof(err))) {
 		pr_err("%s%s%s", policy_file ? policy_file : "", policy_file ? ": " : "", err);
 		goto out;

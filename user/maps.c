@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -26,12 +27,36 @@ const char *const iw_map_names[IWM_COUNT] = {
 	[IWM_SRC6] = IW_MAP_SRC6,
 	[IWM_CIDR4] = IW_MAP_CIDR4,
 	[IWM_CIDR6] = IW_MAP_CIDR6,
-	[IWM_META] = IW_MAP_META,
 	[IWM_CTL] = IW_MAP_CTL,
 	[IWM_EVENTS] = IW_MAP_EVENTS,
 	[IWM_EPISODES] = IW_MAP_EPISODES,
 	[IWM_TOP] = IW_MAP_TOP,
 };
+
+const char *iw_pin_name(int map)
+{
+	return map == IWM_CONF ? IW_PIN_CONF : iw_map_names[map];
+}
+
+static size_t conf_len(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	return (sizeof(struct iw_conf) + page - 1) / page * page;
+}
+
+struct iw_conf *iw_conf_map(const struct iw_dev *d)
+{
+	void *p = mmap(NULL, conf_len(), PROT_READ | PROT_WRITE, MAP_SHARED, d->fds[IWM_CONF], 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void iw_conf_unmap(struct iw_conf *conf)
+{
+	if (conf)
+		munmap(conf, conf_len());
+}
 
 const char *iw_state_str(enum iw_state s)
 {
@@ -112,12 +137,14 @@ void iw_dev_close(struct iw_dev *d)
 	iw_dev_init(d);
 }
 
-int iw_read_meta(int fd, struct iw_meta *meta)
+int iw_read_meta(const struct iw_dev *d, struct iw_meta *meta)
 {
-	__u32 zero = 0;
+	struct iw_conf *conf = iw_conf_map(d);
 
-	if (bpf_map_lookup_elem(fd, &zero, meta))
+	if (!conf)
 		return -errno;
+	*meta = conf->meta;
+	iw_conf_unmap(conf);
 	return 0;
 }
 
@@ -169,12 +196,12 @@ static int open_pins(struct iw_dev *d)
 		return -errno;
 	d->prog_id = info.id;
 	for (int i = 0; i < IWM_COUNT; i++) {
-		snprintf(path, sizeof(path), "%s/%s", d->dir, iw_map_names[i]);
+		snprintf(path, sizeof(path), "%s/%s", d->dir, iw_pin_name(i));
 		d->fds[i] = bpf_obj_get(path);
 		if (d->fds[i] < 0)
 			return -errno;
 	}
-	return iw_read_meta(d->fds[IWM_META], &d->meta);
+	return iw_read_meta(d, &d->meta);
 }
 
 /* Finds the maps of program prog_id by name: the way back when the pins are gone. */
@@ -216,7 +243,7 @@ static int open_from_prog(struct iw_dev *d, __u32 prog_id)
 	for (int m = 0; m < IWM_COUNT; m++)
 		if (d->fds[m] < 0)
 			return -ENOENT;
-	return iw_read_meta(d->fds[IWM_META], &d->meta);
+	return iw_read_meta(d, &d->meta);
 }
 
 int iw_pin_all(struct iw_dev *d)
@@ -227,7 +254,7 @@ int iw_pin_all(struct iw_dev *d)
 	if (bpf_obj_pin(d->prog_fd, path) && errno != EEXIST)
 		return -errno;
 	for (int i = 0; i < IWM_COUNT; i++) {
-		snprintf(path, sizeof(path), "%s/%s", d->dir, iw_map_names[i]);
+		snprintf(path, sizeof(path), "%s/%s", d->dir, iw_pin_name(i));
 		if (bpf_obj_pin(d->fds[i], path) && errno != EEXIST)
 			return -errno;
 	}

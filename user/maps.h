@@ -26,7 +26,6 @@ enum iw_map_id {
 	IWM_SRC6,
 	IWM_CIDR4,
 	IWM_CIDR6,
-	IWM_META,
 	IWM_CTL,
 	IWM_EVENTS,
 	IWM_EPISODES,
@@ -34,7 +33,9 @@ enum iw_map_id {
 	IWM_COUNT,
 };
 
+/* Names as the kernel knows the maps, and as they are pinned (they differ for iw_conf). */
 extern const char *const iw_map_names[IWM_COUNT];
+const char *iw_pin_name(int map);
 #define IW_PROG_PIN	"prog"
 
 enum iw_state {
@@ -100,6 +101,9 @@ int iw_find_prog(int ifindex, __u32 *id, enum xdp_attach_mode *mode, __u32 *othe
 /* Per-CPU counters summed over CPUs. */
 int iw_read_rows(const struct iw_dev *d, struct iw_row_counter *rows /* [IW_NROWS] */);
 int iw_read_reasons(const struct iw_dev *d, struct iw_reason_counter *r /* [IW_NREASON_SLOTS] */);
-int iw_read_meta(int fd, struct iw_meta *meta);
+/* iw_conf mapped into this process, or NULL (errno set). Unmap with iw_conf_unmap(). */
+struct iw_conf *iw_conf_map(const struct iw_dev *d);
+void iw_conf_unmap(struct iw_conf *conf);
+int iw_read_meta(const struct iw_dev *d, struct iw_meta *meta);
 
 #endif

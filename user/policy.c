@@ -968,6 +968,32 @@ out:
 	return ret;
 }
 
+void policy_fast_words(const struct iw_policy *kp, uint32_t copy, uint32_t out[IW_NFAM][256])
+{
+	for (int fam = 0; fam < IW_NFAM; fam++) {
+		uint32_t list = fam == IW_FAM_ICMP ? IW_POL_CIDR4 : IW_POL_CIDR6;
+
+		for (int type = 0; type < 256; type++) {
+			bool nd = fam == IW_FAM_ICMPV6 && type >= IW_ND_FIRST && type <= IW_ND_LAST;
+			uint32_t max = nd || !kp->max_size ? IW_FAST_MAX : kp->max_size;
+			int idx = kp->type_rule[fam][type];
+			const struct iw_rule *r = &kp->rules[idx];
+
+			out[fam][type] = IW_FAST_SLOW;
+			/* code-level rules, or checks that only the judge makes */
+			if (kp->type_codes[fam][type] ||
+			    (!nd && (kp->flags & (list | IW_POL_CSUM_VERIFY))))
+				continue;
+			if (!idx || r->action == IW_ACT_PASS)
+				out[fam][type] = IW_FAST_WORD(IW_FAST_PASS, copy, 0, max);
+			else if (r->action == IW_ACT_DROP)
+				out[fam][type] = IW_FAST_WORD(IW_FAST_DROP, copy, 0, max);
+			else if (r->action == IW_ACT_RATE && !r->src.interval)
+				out[fam][type] = IW_FAST_WORD(IW_FAST_RATE, copy, idx, max);
+		}
+	}
+}
+
 static void decompile_limit(struct pol_limit *l, const struct iw_limit *k)
 {
 	l->count = k->count;

@@ -33,6 +33,7 @@
 #include "icmpwall.h"
 #include "icmpwall.skel.h"
 #include "testlib.h"
+#include "policy.h"
 
 #ifndef __packed
 #define __packed		__attribute__((packed))
@@ -710,15 +711,21 @@ static int reset(void)
 
 #define BEGIN()			CHECK_OK(reset())
 
-/* Installs pol as the policy in force: copy 0 of iw_conf, active 0. Nothing runs the
- * program concurrently here, so the CLI's flip between copies is not needed; pol.slot,
- * which the tests set, picks the CIDR trie slot as it does for the CLI's policies. */
+/* Installs pol as the policy in force: copy 0 of iw_conf, active 0, with the fast words
+ * the CLI would write (none when ICMPWALL_TEST_SLOW is set: then every packet goes through
+ * the judge). Nothing runs the program concurrently here, so the CLI's flip between copies
+ * is not needed; pol.slot, which the tests set, picks the CIDR trie slot as it does for the
+ * CLI's policies. */
 static int install(void)
 {
 	__u32 zero = 0;
 
 	conf.active = 0;
 	conf.pol[0] = pol;
+	if (getenv("ICMPWALL_TEST_SLOW"))
+		memset(conf.fast, 0, sizeof(conf.fast));
+	else
+		policy_fast_words(&pol, 0, conf.fast);
 	return bpf_map_update_elem(conf_fd, &zero, &conf, 0);
 }
 
@@ -800,7 +807,7 @@ static int setup(void)
 	prog_fd = bpf_program__fd(skel->progs.icmpwall);
 	stats_fd = bpf_map__fd(skel->maps.iw_stats);
 	reasons_fd = bpf_map__fd(skel->maps.iw_reasons);
-	conf_fd = bpf_map__fd(skel->maps.iw_conf);
+	conf_fd = bpf_map__fd(skel->maps.data_conf);
 	buckets_fd = bpf_map__fd(skel->maps.iw_buckets);
 	src4_fd = bpf_map__fd(skel->maps.iw_src4);
 	src6_fd = bpf_map__fd(skel->maps.iw_src6);
@@ -861,7 +868,7 @@ TEST(contract_layout)
 	/* the skeleton's maps have the contract's sizes */
 	CHECK_EQ(bpf_map__max_entries(skel->maps.iw_stats), IW_NROWS);
 	CHECK_EQ(bpf_map__max_entries(skel->maps.iw_reasons), IW_NREASON_SLOTS);
-	CHECK_EQ(bpf_map__value_size(skel->maps.iw_conf), sizeof(struct iw_conf));
+	CHECK_EQ(bpf_map__value_size(skel->maps.data_conf), sizeof(struct iw_conf));
 	CHECK_EQ(bpf_map__max_entries(skel->maps.iw_buckets), IW_MAX_BUCKETS);
 }
 
