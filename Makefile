@@ -5,13 +5,18 @@
 #   make check      install dependencies, build, run every test
 #   make demo       install dependencies, build, run a two-namespace demo under a ping flood
 #   make bench      benchmarks (timing lives here, never in check)
+#   make fuzz       libFuzzer targets and the differential test at length (FUZZ_SECONDS=60)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   V=1             show the commands
+#   SAN=1           build with AddressSanitizer and UndefinedBehaviorSanitizer, in build/san/
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .DEFAULT_GOAL := all
 
+ifeq ($(SAN),1)
+BUILD    ?= build/san
+endif
 BUILD    ?= build
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -35,6 +40,11 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE \
 	    -Iinclude -Iuser -I$(BUILD) -DICMPWALL_VERSION='"$(VERSION)"'
 DEPFLAGS  = -MMD -MP
+ifeq ($(SAN),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS   += $(SAN_FLAGS)
+LDFLAGS  += $(SAN_FLAGS)
+endif
 LDLIBS   := $(shell pkg-config --libs libxdp libbpf 2>/dev/null || echo -lxdp -lbpf) -lelf -lz \
 	    -lmicrohttpd -lpthread -lm
 
@@ -84,9 +94,12 @@ include tests/tests.mk
 deps:
 	$(Q)scripts/install-deps.sh
 
+# The unit tests twice: as built, then with the sanitizers (with the CLI's smoke checks).
 check: deps
 	$(Q)$(MAKE) --no-print-directory all tests
-	$(Q)tests/run-all.sh $(BUILD)
+	$(Q)$(MAKE) --no-print-directory SAN=1 BUILD=$(BUILD)/san all tests
+	$(Q)status=0; tests/run-all.sh $(BUILD) || status=1; \
+	tests/run-san.sh $(BUILD)/san || status=1; exit $$status
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define EXIT_USAGE 2
+#define CLI_PROG "icmpwall"
 
 enum opt_kind {
 	OPT_FLAG,		/* --name */
@@ -48,6 +49,17 @@ struct command {
 
 bool opt_set(const struct cmd_args *a, const char *name);
 const char *opt_val(const struct cmd_args *a, const char *name);
+
+/*
+ * Parses argv (the words after the command word) into a, as c's option table says; returns
+ * 0 or an exit code (EXIT_USAGE, with a message on stderr). a->argv is allocated in both
+ * cases: the caller frees it.
+ */
+int parse_args(const struct command *c, int argc, char **argv, struct cmd_args *a);
+/* "icmpwall: " fmt(arg) " (see 'icmpwall CMD --help')" on stderr; returns EXIT_USAGE. */
+int usage_error(const struct command *c, const char *fmt, const char *arg);
+/* Usage, summary, details and options of c, on stdout. */
+void print_cmd_help(const struct command *c);
 
 /* Number parsing for option values and statements: one-line error, negative errno. */
 int parse_u64(const char *s, uint64_t min, uint64_t max, const char *what, uint64_t *out);
