@@ -434,22 +434,34 @@ static __always_inline bool icmp_csum_ok(struct xdp_md *ctx, const struct pkt *p
 
 /* ---- GCRA ------------------------------------------------------------------------- */
 
-/* Converts a TAT written under lim's previous interval and tolerance to the current ones,
- * keeping the number of whole tokens left, clamped to the new burst. Runs once per bucket
- * after a change. */
-static __always_inline __u64 gcra_convert(__u64 tat, __u64 now, const struct iw_limit *lim)
+static __always_inline __u64 tokens_in(__u64 interval, __u64 tolerance)
 {
-	__u64 debt = (__s64)(tat - now) > 0 ? tat - now : 0;
-	__u64 full_old = lim->prev_tolerance + lim->prev_interval;
-	__u64 full_new = lim->tolerance + lim->interval;
-	__u64 tokens;
+	return (tolerance + interval) / interval;
+}
 
-	if (!lim->prev_interval)
-		return now;			/* newly limited: a full bucket */
-	if (debt >= full_old)
-		tokens = 0;
-	else
-		tokens = (full_old - debt) / lim->prev_interval;
+/* Converts a TAT written at epoch be of lim to lim's current interval and tolerance: the
+ * tokens it held then, clamped to the burst of every limit since (include/icmpwall.h).
+ * Runs once per bucket after a change. */
+static __always_inline __u64 gcra_convert(__u64 tat, __u64 now, const struct iw_limit *lim,
+					  __u32 be)
+{
+	__u32 age = (lim->epoch - be) & 0xff;
+	const struct iw_epoch_limit *h = &lim->hist[be % IW_EPOCHS];
+	__u64 debt = (__s64)(tat - now) > 0 ? tat - now : 0, full_old, full_new, tokens;
+	int i;
+
+	if (age >= IW_EPOCHS || !h->interval)
+		return now;			/* too long ago, or no limit then: full */
+	full_old = h->tolerance + h->interval;
+	tokens = debt >= full_old ? 0 : (full_old - debt) / h->interval;
+#pragma unroll
+	for (i = 1; i < IW_EPOCHS - 1; i++) {
+		const struct iw_epoch_limit *m = &lim->hist[(be + i) % IW_EPOCHS];
+
+		if ((__u32)i < age && m->interval && tokens > tokens_in(m->interval, m->tolerance))
+			tokens = tokens_in(m->interval, m->tolerance);
+	}
+	full_new = lim->tolerance + lim->interval;
 	if (tokens * lim->interval >= full_new)
 		return now;			/* clamped to the new burst */
 	return now + full_new - tokens * lim->interval;
@@ -475,7 +487,7 @@ static __always_inline bool gcra(__u64 *state, const struct iw_limit *lim, __u64
 		if (!old)
 			tat = now;	/* never written: a full bucket, whatever the clock reads */
 		else if (converted)
-			tat = gcra_convert(tat, now, lim);
+			tat = gcra_convert(tat, now, lim, old & IW_EPOCH_MASK);
 		ahead = tat - now;
 		/* Behind the clock: a full bucket. Further ahead than any CPU could have written
 		 * (include/icmpwall.h): a state from before a wrap of the clock, start afresh. */

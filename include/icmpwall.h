@@ -140,18 +140,26 @@ enum iw_action {
 #define IW_MIN_TOLERANCE	(2ULL << IW_TICK_SHIFT)
 /* The low 8 bits of a stored TAT hold the epoch of the limit that wrote it (intervals are
  * multiples of 256 ticks, so nothing is lost). When userspace changes a rate it bumps the
- * limit's epoch and keeps the previous interval and tolerance; the first packet that finds
- * an older epoch converts the bucket, keeping its level in tokens clamped to the new
- * burst. */
+ * limit's epoch and records the new interval and tolerance in hist[], which holds the last
+ * IW_EPOCHS of them; the first packet that finds a bucket of an older epoch converts it:
+ * its level in tokens under the limit that wrote it, clamped to the burst of each limit
+ * since. A bucket that no packet touched across IW_EPOCHS or more changes starts full. */
 #define IW_EPOCH_MASK		0xffULL
 #define IW_MAX_RATE_PER_SEC	100000000ULL	/* 1e8/s */
 #define IW_MAX_BURST		100000000ULL
 
+#define IW_EPOCHS		4
+
+struct iw_epoch_limit {
+	__u64 interval;		/* 0: no limit at that epoch */
+	__u64 tolerance;
+};
+
 struct iw_limit {
 	__u64 interval;		/* ticks per packet; 0 = no limit */
-	__u64 tolerance;	/* (burst - 1) x interval */
-	__u64 prev_interval;	/* the limit before the last change, 0 = none */
-	__u64 prev_tolerance;
+	__u64 tolerance;	/* (burst - 1) x interval, at least IW_MIN_TOLERANCE */
+	/* the limit at epochs epoch - IW_EPOCHS + 1 .. epoch, at index epoch % IW_EPOCHS */
+	struct iw_epoch_limit hist[IW_EPOCHS];
 	__u32 count;		/* as written: count per second or per minute */
 	__u32 burst;		/* as written, or the default */
 	__u8 per_minute;	/* 1: count is per minute */

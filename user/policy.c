@@ -842,20 +842,17 @@ static void compile_limit(struct iw_limit *k, const struct pol_limit *l,
 		k->tolerance = IW_MIN_TOLERANCE;
 	if (!old || !old->interval) {
 		k->epoch = 0;	/* with a reset state: a full bucket */
-		return;
-	}
-	if (old->interval == k->interval && old->tolerance == k->tolerance) {
+	} else if (old->interval == k->interval && old->tolerance == k->tolerance) {
 		k->epoch = old->epoch;
-		k->prev_interval = old->prev_interval;
-		k->prev_tolerance = old->prev_tolerance;
+		memcpy(k->hist, old->hist, sizeof(k->hist));
 		return;
+	} else {
+		/* Changed: the first packet to find an older epoch converts the bucket from the
+		 * limit of its epoch, kept here for the last IW_EPOCHS changes. */
+		k->epoch = (uint8_t)(old->epoch + 1);
+		memcpy(k->hist, old->hist, sizeof(k->hist));
 	}
-	/* Changed: the first packet to find the old epoch converts the bucket, keeping its
-	 * tokens (clamped to the new burst). A bucket that sees no packet across two changes
-	 * is converted from the later of the two. */
-	k->epoch = (uint8_t)(old->epoch + 1);
-	k->prev_interval = old->interval;
-	k->prev_tolerance = old->tolerance;
+	k->hist[k->epoch % IW_EPOCHS] = (struct iw_epoch_limit){ k->interval, k->tolerance };
 }
 
 int policy_compile(const struct policy *p, const struct iw_policy *old, uint32_t hz,

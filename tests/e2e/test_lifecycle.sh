@@ -15,7 +15,7 @@ CLEANUP+=("rm -rf $T")
 # attachment made by one build must be driven by the same build.
 chmod 755 "$T" && cp "$IW" "$T/icmpwall" && IW=$T/icmpwall
 # The pins the contract names: the program and these maps (a build may add more maps).
-PINS="iw_buckets iw_cidr4 iw_cidr6 iw_conf iw_meta iw_reasons iw_src4 iw_src6 iw_stats prog"
+PINS="iw_buckets iw_cidr4 iw_cidr6 iw_conf iw_ctl iw_episodes iw_events iw_reasons iw_src4 iw_src6 iw_stats iw_top prog"
 PIN=/sys/fs/bpf/icmpwall
 
 # ---- local helpers ----------------------------------------------------------------------
@@ -178,7 +178,7 @@ run s_detach "$IW" detach $DEV_P
 ls -A "$PIN" >"$T/s_root.out" 2>&1
 EOS
 expect_run "session: attach" s_attach 0 ''
-expect_eq "session: attach pinned the program and the nine maps" \
+expect_eq "session: attach pinned the program and every map" \
 	"$(missing_pins s_pins1)" ""
 NPINS=$(r_out s_pins1 | wc -l)
 expect_eq "session: every pin is a map named iw_* or the program" \
@@ -317,7 +317,7 @@ expect_match "stale: re-attach native" "$(r_out st_reattach)" '^attached to s0 i
 expect_eq "stale: status after re-attach: attached, not stale" \
 	"$(r_out st_status3 | jq -r '.attachments[0] | "\(.state) \(.attached) \(.stale)"')" \
 	"attached true false"
-expect_eq "stale: re-attach pinned the program and the nine maps" "$(missing_pins st_pins3)" ""
+expect_eq "stale: re-attach pinned the program and every map" "$(missing_pins st_pins3)" ""
 expect_eq "stale: re-attach pinned as many objects as the first attach" \
 	"$(r_out st_pins3 | wc -l)" "$NPINS"
 expect_run "stale: detach after re-attach" st_detach2 0 ''
@@ -401,7 +401,7 @@ expect_run "empty pin directory: stats refused" se_stats 1 \
 	"^icmpwall: $DEV_P: stale: incomplete or incompatible pins"
 expect_run "empty pin directory: attach replaces it, one notice" se_attach 0 \
 	"^icmpwall: $DEV_P: removing stale pins \(stale: incomplete or incompatible pins\)$"
-expect_eq "empty pin directory: attach pinned the program and the nine maps" \
+expect_eq "empty pin directory: attach pinned the program and every map" \
 	"$(missing_pins se_pins)" ""
 expect_run "empty pin directory: detach after the attach" se_detach 0 ''
 expect_eq "empty pin directory: detach said detached" "$(r_out se_detach)" "detached from $DEV_P"

@@ -702,6 +702,9 @@ static bool take(struct model_bucket *b, struct model_verdict *v)
 {
 	if (b->changes > b->stale)
 		b->stale = b->changes;
+	/* section 5: a bucket no packet touched across four or more changes starts full */
+	if (b->changes >= 4)
+		b->tokens = b->lim.burst;
 	b->changes = 0;
 	if (b->stale > v->stale)
 		v->stale = b->stale;

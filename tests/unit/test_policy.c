@@ -1744,8 +1744,8 @@ TEST(compile_intervals)
 			ASSERT_EQ(r->global.per_minute, cases[i].per_minute);
 			ASSERT_EQ(r->global.burst, cases[i].burst);
 			ASSERT_EQ(r->global.epoch, 0);
-			ASSERT_EQ(r->global.prev_interval, 0);
-			ASSERT_EQ(r->global.prev_tolerance, 0);
+			ASSERT_EQ(r->global.hist[(r->global.epoch - 1) & (IW_EPOCHS - 1)].interval, 0);
+			ASSERT_EQ(r->global.hist[(r->global.epoch - 1) & (IW_EPOCHS - 1)].tolerance, 0);
 			ASSERT_EQ(r->src.interval, iv);
 			ASSERT_EQ(r->src.tolerance, r->global.tolerance);
 			policy_free(&p);
@@ -1872,8 +1872,8 @@ TEST(compile_bucket_reuse_and_epochs)
 	ASSERT_EQ(count_fresh(fresh), 0);
 	ASSERT_EQ(b->global.epoch, 0);
 	ASSERT_EQ(b->global.interval, a->global.interval);
-	ASSERT_EQ(b->global.prev_interval, 0);
-	ASSERT_EQ(b->global.prev_tolerance, 0);
+	ASSERT_EQ(b->global.hist[(b->global.epoch - 1) & (IW_EPOCHS - 1)].interval, 0);
+	ASSERT_EQ(b->global.hist[(b->global.epoch - 1) & (IW_EPOCHS - 1)].tolerance, 0);
 
 	/* changed rate: same bucket, next epoch, the old limit kept for conversion */
 	APPLY(&p, "rate icmp echo-request 20/s");
@@ -1884,8 +1884,8 @@ TEST(compile_bucket_reuse_and_epochs)
 	ASSERT_EQ(count_fresh(fresh), 0);
 	ASSERT_EQ(b->global.epoch, 1);
 	ASSERT_EQ(b->global.interval, want_interval(250, 20, false));
-	ASSERT_EQ(b->global.prev_interval, a->global.interval);
-	ASSERT_EQ(b->global.prev_tolerance, a->global.tolerance);
+	ASSERT_EQ(b->global.hist[(b->global.epoch - 1) & (IW_EPOCHS - 1)].interval, a->global.interval);
+	ASSERT_EQ(b->global.hist[(b->global.epoch - 1) & (IW_EPOCHS - 1)].tolerance, a->global.tolerance);
 
 	/* unchanged again: the epoch and the previous limit stay */
 	COMPILE(&p, &k3, 250, &k4, fresh);
@@ -1893,8 +1893,8 @@ TEST(compile_bucket_reuse_and_epochs)
 	b = krule(&k4, ICMP, 8, -1);
 	ASSERT_EQ(b->bucket, bucket);
 	ASSERT_EQ(b->global.epoch, 1);
-	ASSERT_EQ(b->global.prev_interval, a->global.prev_interval);
-	ASSERT_EQ(b->global.prev_tolerance, a->global.prev_tolerance);
+	ASSERT_EQ(b->global.hist[(b->global.epoch - 1) & (IW_EPOCHS - 1)].interval, a->global.hist[(a->global.epoch - 1) & (IW_EPOCHS - 1)].interval);
+	ASSERT_EQ(b->global.hist[(b->global.epoch - 1) & (IW_EPOCHS - 1)].tolerance, a->global.hist[(a->global.epoch - 1) & (IW_EPOCHS - 1)].tolerance);
 
 	/* only the burst changes: that is a change too */
 	APPLY(&p, "rate icmp echo-request 20/s burst 5");
@@ -1905,8 +1905,8 @@ TEST(compile_bucket_reuse_and_epochs)
 	ASSERT_EQ(b->global.epoch, 2);
 	ASSERT_EQ(b->global.interval, a->global.interval);
 	ASSERT_EQ(b->global.tolerance, 4 * a->global.interval);
-	ASSERT_EQ(b->global.prev_interval, a->global.interval);
-	ASSERT_EQ(b->global.prev_tolerance, a->global.tolerance);
+	ASSERT_EQ(b->global.hist[(b->global.epoch - 1) & (IW_EPOCHS - 1)].interval, a->global.interval);
+	ASSERT_EQ(b->global.hist[(b->global.epoch - 1) & (IW_EPOCHS - 1)].tolerance, a->global.tolerance);
 
 	/* the same numbers written differently are no change: 1200/minute is 20/s */
 	APPLY(&p, "rate icmp echo-request 1200/minute burst 5");
@@ -1944,8 +1944,8 @@ TEST(compile_per_source_epochs)
 	b = krule(&k2, ICMP, 8, -1);
 	ASSERT_EQ(b->src_id, a->src_id);
 	ASSERT_EQ(b->src.epoch, 1);
-	ASSERT_EQ(b->src.prev_interval, a->src.interval);
-	ASSERT_EQ(b->src.prev_tolerance, a->src.tolerance);
+	ASSERT_EQ(b->src.hist[(b->src.epoch - 1) & (IW_EPOCHS - 1)].interval, a->src.interval);
+	ASSERT_EQ(b->src.hist[(b->src.epoch - 1) & (IW_EPOCHS - 1)].tolerance, a->src.tolerance);
 	ASSERT_EQ(b->src.tolerance, 29 * b->src.interval);
 	policy_free(&p);
 }

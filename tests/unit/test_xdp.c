@@ -78,7 +78,11 @@ struct frag_hdr6 {
 	__be32 id;
 } __packed;
 
-struct frame {
+struct __attribute__((aligned(8))) frame {
+	/* Two bytes before the frame, as drivers leave (NET_IP_ALIGN): the IP header after 14
+	 * bytes of Ethernet (and 4-byte VLAN tags) is then 4-byte aligned for the structs the
+	 * builders write through. */
+	__u8 pad[2];
 	__u8 d[FRAME_MAX];
 	__u32 len;
 	__u32 l3;		/* IP header */
@@ -1955,22 +1959,21 @@ TEST(rate_epoch_conversion)
 	INSTALL();
 	PASSES(&f, R4(8, 0), IW_R_NONE);		/* 2 tokens left of 3 */
 	/* burst 3 -> 5, epoch 1: the 2 tokens are kept */
-	g->prev_interval = SLOW;
-	g->prev_tolerance = 2 * SLOW;
+	g->hist[0] = (struct iw_epoch_limit){ SLOW, 2 * SLOW };
 	g->tolerance = 4 * SLOW;
 	g->burst = 5;
 	g->epoch = 1;
+	g->hist[1] = (struct iw_epoch_limit){ g->interval, g->tolerance };
 	INSTALL();
 	PASSES(&f, R4(8, 0), IW_R_NONE);
 	CHECK_EQ(bucket_word(0) & IW_EPOCH_MASK, 1);
 	PASSES(&f, R4(8, 0), IW_R_NONE);
 	DROPS(&f, R4(8, 0), IW_R_RATE);
 	/* burst 5 -> 2, epoch 2: still empty, and the converted word is written on a drop */
-	g->prev_interval = SLOW;
-	g->prev_tolerance = 4 * SLOW;
 	g->tolerance = SLOW;
 	g->burst = 2;
 	g->epoch = 2;
+	g->hist[2] = (struct iw_epoch_limit){ g->interval, g->tolerance };
 	INSTALL();
 	DROPS(&f, R4(8, 0), IW_R_RATE);
 	CHECK_EQ(bucket_word(0) & IW_EPOCH_MASK, 2);
@@ -1982,21 +1985,21 @@ TEST(rate_epoch_conversion)
 	BUILD(&f, .type = 0, .data = 56);
 	PASSES(&f, R4(0, 0), IW_R_NONE);
 	g = &pol.rules[2].global;
-	g->prev_interval = SLOW;
-	g->prev_tolerance = 4 * SLOW;
+	g->hist[0] = (struct iw_epoch_limit){ SLOW, 4 * SLOW };
 	g->tolerance = SLOW;
 	g->burst = 2;
-	g->epoch = 7;
+	g->epoch = 3;
+	g->hist[3] = (struct iw_epoch_limit){ g->interval, g->tolerance };
 	INSTALL();
 	PASSES(&f, R4(0, 0), IW_R_NONE);
 	PASSES(&f, R4(0, 0), IW_R_NONE);
 	DROPS(&f, R4(0, 0), IW_R_RATE);
-	/* a limit with no previous one (prev_interval 0) starts full, whatever the word held */
-	g->prev_interval = 0;
-	g->prev_tolerance = 0;
+	/* a limit with no limit at the bucket's epoch starts full, whatever the word held */
+	g->hist[3] = (struct iw_epoch_limit){ 0, 0 };
 	g->tolerance = 2 * SLOW;
 	g->burst = 3;
-	g->epoch = 8;
+	g->epoch = 4;
+	g->hist[0] = (struct iw_epoch_limit){ g->interval, g->tolerance };
 	INSTALL();
 	PASSES(&f, R4(0, 0), IW_R_NONE);
 	PASSES(&f, R4(0, 0), IW_R_NONE);
