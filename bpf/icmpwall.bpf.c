@@ -68,12 +68,9 @@ const volatile __u32 iw_top_decay[IW_TOP_DECAY_STEPS];
  * libbpf makes the section an mmapable array map that the CLI pins as "iw_conf". */
 struct iw_conf iw_conf SEC(".data.conf");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, IW_MAX_BUCKETS);
-	__type(key, __u32);
-	__type(value, struct iw_bucket);
-} iw_buckets SEC(".maps");
+/* Global rate buckets and episode claims: a global of their own section too, reached by
+ * address (include/icmpwall.h). */
+struct iw_state iw_state SEC(".data.state");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -432,6 +429,10 @@ static __always_inline bool icmp_csum_ok(struct xdp_md *ctx, const struct pkt *p
 	return iw_csum_ok(ctx, p->l4_off, p->msg_len, s);
 }
 
+/* Verdicts: a pass or a drop, and its reason. */
+#define PASS(reason)	((int)(reason))
+#define DROP(reason)	((int)(reason) | 0x100)
+
 /* ---- GCRA ------------------------------------------------------------------------- */
 
 static __always_inline __u64 tokens_in(__u64 interval, __u64 tolerance)
@@ -475,8 +476,15 @@ static __always_inline __u64 gcra_convert(__u64 tat, __u64 now, const struct iw_
  */
 static __always_inline bool gcra(__u64 *state, const struct iw_limit *lim, __u64 now)
 {
-	__u64 epoch = lim->epoch;
+	__u64 epoch = lim->epoch, first = READ_ONCE(*state);
 	int i;
+
+	/* The flood's case first, in one comparison: a word of the current epoch whose TAT is
+	 * over the tolerance, but not so far as to be stale (see below): drop, nothing written. */
+	if ((first & IW_EPOCH_MASK) == epoch &&
+	    (__u64)((first & ~IW_EPOCH_MASK) - now - lim->tolerance - 1) <
+	    lim->interval + IW_LAG_TICKS)
+		return false;
 
 	for (i = 0; i < 4; i++) {
 		__u64 old = READ_ONCE(*state);
@@ -614,10 +622,10 @@ static int episode_tick(void *map, __u32 *key, struct iw_episode *ep)
 	if (drops != ep->drops) {
 		ep->packets = packets;
 		ep->drops = drops;
-		WRITE_ONCE(ep->tick_j, bpf_jiffies64());
+		WRITE_ONCE(iw_state.claims[*key % (IW_NFAM * 256)].tick_j, bpf_jiffies64());
 		bpf_timer_start(&ep->timer, IW_EV_PERIOD_NS, 0);
 	} else {
-		WRITE_ONCE(ep->active, 0);
+		WRITE_ONCE(iw_state.claims[*key % (IW_NFAM * 256)].active, 0);
 	}
 	return 0;
 }
@@ -673,7 +681,7 @@ __noinline int iw_episode_start(__u32 key, __u32 reason)
 	type_sums(key, &ep->packets, &ep->drops);
 	ep->start_drops = ep->drops;
 	if (TIMER_START(&ep->timer, &iw_episodes, episode_tick)) {
-		episode_retry(&ep->tick_j);
+		episode_retry(&iw_state.claims[key % (IW_NFAM * 256)].tick_j);
 		return 0;
 	}
 	ev = event_new(IW_EV_START, now);
@@ -691,13 +699,13 @@ __noinline int iw_episode_start(__u32 key, __u32 reason)
 }
 
 /* A drop or rate rule dropped a packet of this type: start its episode unless it runs.
- * In a flood: a lookup and two reads of a line that stays shared. */
+ * In a flood: two reads of a line that stays shared. */
 static __always_inline void type_episode(__u32 fam, __u32 type, __u32 reason)
 {
 	__u32 key = (fam & 1) * 256 + (type & 0xff);
-	struct iw_episode *ep = bpf_map_lookup_elem(&iw_episodes, &key);
+	struct iw_claim *c = &iw_state.claims[key];
 
-	if (ep && episode_claim(&ep->active, &ep->tick_j))
+	if (__builtin_expect(episode_claim(&c->active, &c->tick_j), 0))
 		iw_episode_start(key, reason);
 }
 
@@ -764,24 +772,63 @@ static int src6_tick(void *map, struct iw_src6_key *key, struct iw_src_state *st
 
 /* ---- rate rules ----------------------------------------------------------------------- */
 
-/*
- * The source's bucket: found or created in the family's LRU table, charged, and on a drop
- * its episode counted and, if new, started. Returns false when the packet is over the
- * source's limit, or when the source cannot be tracked at all (fail closed).
- */
-static __always_inline bool src4_ok(struct xdp_md *ctx, const struct pkt *p,
-				    const struct iw_rule *r, __u64 now)
+/* Starts the episode of a per-source bucket that this CPU has claimed: key names it, info
+ * is type | prefix length << 8. Global: verified once. */
+__noinline int iw_src4_episode(const struct iw_src4_key *key, __u32 info)
 {
-	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
-	struct iphdr *ip = data + (p->l3_off & L3_OFF_MASK);
-	struct iw_src_state fresh = { .tat = (now & ~IW_EPOCH_MASK) | r->src.epoch }, *st;
-	struct iw_src4_key k = { .src_id = r->src_id };
-	__u32 plen = r->src_plen, a;
+	struct iw_src_state *st;
 	__be32 masked;
 
-	if ((void *)(ip + 1) > data_end)
-		return false;
-	a = bpf_ntohl(ip->saddr);
+	if (!key)
+		return 0;
+	st = bpf_map_lookup_elem(&iw_src4, key);
+	if (!st)
+		return 0;
+	st->started_ns = bpf_ktime_get_ns();
+	st->reported = st->drops;
+	st->info = info;
+	if (TIMER_START(&st->timer, &iw_src4, src4_tick)) {
+		episode_retry(&st->tick_j);
+		return 0;
+	}
+	masked = bpf_htonl(key->addr);
+	src_event(IW_EV_START, st->started_ns, st, IW_FAM_ICMP, info & 0xff, info >> 8, &masked, 4);
+	return 0;
+}
+
+__noinline int iw_src6_episode(const struct iw_src6_key *key, __u32 info)
+{
+	struct iw_src_state *st;
+
+	if (!key)
+		return 0;
+	st = bpf_map_lookup_elem(&iw_src6, key);
+	if (!st)
+		return 0;
+	st->started_ns = bpf_ktime_get_ns();
+	st->reported = st->drops;
+	st->info = info;
+	if (TIMER_START(&st->timer, &iw_src6, src6_tick)) {
+		episode_retry(&st->tick_j);
+		return 0;
+	}
+	src_event(IW_EV_START, st->started_ns, st, IW_FAM_ICMPV6, info & 0xff, info >> 8,
+		  key->addr, 16);
+	return 0;
+}
+
+/*
+ * The source's bucket: found or created in the family's LRU table and charged; on a drop
+ * its episode is counted and, if new, started. Returns false when the packet is over the
+ * source's limit, or when the source cannot be tracked at all (fail closed). saddr is the
+ * packet's source address (network order), type its ICMP type.
+ */
+static __always_inline bool src4_ok(__be32 saddr, __u32 type, const struct iw_rule *r, __u64 now)
+{
+	struct iw_src_state fresh = { .tat = (now & ~IW_EPOCH_MASK) | r->src.epoch }, *st;
+	struct iw_src4_key k = { .src_id = r->src_id };
+	__u32 plen = r->src_plen, a = bpf_ntohl(saddr);
+
 	k.addr = plen >= 32 ? a : plen ? a & ~(0xffffffffU >> plen) : 0;
 	st = bpf_map_lookup_elem(&iw_src4, &k);
 	if (!st) {
@@ -793,33 +840,20 @@ static __always_inline bool src4_ok(struct xdp_md *ctx, const struct pkt *p,
 	if (gcra(&st->tat, &r->src, now))
 		return true;
 	st->drops++;
-	if (!episode_claim(&st->active, &st->tick_j))
-		return false;
-	st->started_ns = bpf_ktime_get_ns();
-	st->reported = st->drops;
-	st->info = p->type | plen << 8;
-	if (TIMER_START(&st->timer, &iw_src4, src4_tick)) {
-		episode_retry(&st->tick_j);
-		return false;
-	}
-	masked = bpf_htonl(k.addr);
-	src_event(IW_EV_START, st->started_ns, st, IW_FAM_ICMP, p->type, plen, &masked, 4);
+	if (__builtin_expect(episode_claim(&st->active, &st->tick_j), 0))
+		iw_src4_episode(&k, (type & 0xff) | plen << 8);
 	return false;
 }
 
-static __always_inline bool src6_ok(struct xdp_md *ctx, const struct pkt *p,
+static __always_inline bool src6_ok(const struct in6_addr *saddr, __u32 type,
 				    const struct iw_rule *r, __u64 now)
 {
-	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
-	struct ipv6hdr *ip6 = data + (p->l3_off & L3_OFF_MASK);
 	struct iw_src_state fresh = { .tat = (now & ~IW_EPOCH_MASK) | r->src.epoch }, *st;
 	struct iw_src6_key k = { .src_id = r->src_id };
 	__u32 plen = r->src_plen;
 	int i;
 
-	if ((void *)(ip6 + 1) > data_end)
-		return false;
-	__builtin_memcpy(k.addr, &ip6->saddr, 16);
+	__builtin_memcpy(k.addr, saddr, 16);
 #pragma unroll
 	for (i = 0; i < 16; i++) {
 		__s32 bits = (__s32)plen - i * 8;
@@ -839,51 +873,68 @@ static __always_inline bool src6_ok(struct xdp_md *ctx, const struct pkt *p,
 	if (gcra(&st->tat, &r->src, now))
 		return true;
 	st->drops++;
-	if (!episode_claim(&st->active, &st->tick_j))
-		return false;
-	st->started_ns = bpf_ktime_get_ns();
-	st->reported = st->drops;
-	st->info = p->type | plen << 8;
-	if (TIMER_START(&st->timer, &iw_src6, src6_tick)) {
-		episode_retry(&st->tick_j);
-		return false;
-	}
-	src_event(IW_EV_START, st->started_ns, st, IW_FAM_ICMPV6, p->type, plen, k.addr, 16);
+	if (__builtin_expect(episode_claim(&st->active, &st->tick_j), 0))
+		iw_src6_episode(&k, (type & 0xff) | plen << 8);
 	return false;
 }
 
-/* ---- verdicts --------------------------------------------------------------------- */
-
-#define PASS(reason)	((int)(reason))
-#define DROP(reason)	((int)(reason) | 0x100)
-
-/* The rule's global bucket: true when the packet conforms and took its token. */
-static __always_inline bool gcra_global(const struct iw_rule *r)
+/* Global bucket b with rule r's global limit: true when the packet conforms and took its
+ * token. */
+static __always_inline bool gcra_global(__u32 b, const struct iw_rule *r)
 {
-	__u32 b = r->bucket;
-	struct iw_bucket *bk = bpf_map_lookup_elem(&iw_buckets, &b);
-
-	return bk && gcra(&bk->tat, &r->global, bpf_jiffies64() << IW_TICK_SHIFT);
+	return gcra(&iw_state.buckets[b % IW_MAX_BUCKETS].tat, &r->global,
+		    bpf_jiffies64() << IW_TICK_SHIFT);
 }
 
-static __always_inline int rate_check(struct xdp_md *ctx, const struct pkt *p,
-				      const struct iw_rule *r)
+/*
+ * A rate rule: the source's bucket first (a packet that it drops takes nothing from the
+ * global one), then the global bucket, with the clock read again (the source's bucket
+ * may have taken a while). saddr: the source address in the packet (4 or 16 bytes).
+ */
+static __always_inline int rate_verdict(__u32 fam, __u32 type, const void *saddr,
+					const struct iw_rule *r, bool src, bool global,
+					__u32 bucket)
 {
-	__u64 now = bpf_jiffies64() << IW_TICK_SHIFT;
-
-	/* Its source's bucket first: a packet that it drops takes nothing from the global one. */
-	if (r->src.interval) {
-		bool ok = p->fam == IW_FAM_ICMP ? src4_ok(ctx, p, r, now) : src6_ok(ctx, p, r, now);
+	if (src) {
+		__u64 now = bpf_jiffies64() << IW_TICK_SHIFT;
+		bool ok = fam == IW_FAM_ICMP ? src4_ok(*(const __be32 *)saddr, type, r, now) :
+					       src6_ok(saddr, type, r, now);
 
 		if (!ok)
 			return DROP(IW_R_RATE);
 	}
-	/* (with the clock read again: the source's bucket may have taken a while) */
-	if (r->global.interval && !gcra_global(r)) {
-		type_episode(p->fam, p->type, IW_R_RATE);
+	if (global && !gcra_global(bucket, r)) {
+		type_episode(fam, type, IW_R_RATE);
 		return DROP(IW_R_RATE);
 	}
 	return PASS(IW_R_NONE);
+}
+
+/* ---- verdicts --------------------------------------------------------------------- */
+
+
+/* A rate rule's verdict in the judge: the source address from the packet. */
+static __always_inline int rate_check(struct xdp_md *ctx, const struct pkt *p,
+				      const struct iw_rule *r)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	void *l3 = data + (p->l3_off & L3_OFF_MASK);
+
+	if (p->fam == IW_FAM_ICMP) {
+		struct iphdr *ip = l3;
+
+		if ((void *)(ip + 1) > data_end)
+			return DROP(IW_R_RATE);
+		return rate_verdict(IW_FAM_ICMP, p->type, &ip->saddr, r, r->src.interval,
+				    r->global.interval, r->bucket);
+	} else {
+		struct ipv6hdr *ip6 = l3;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return DROP(IW_R_RATE);
+		return rate_verdict(IW_FAM_ICMPV6, p->type, &ip6->saddr, r, r->src.interval,
+				    r->global.interval, r->bucket);
+	}
 }
 
 /* Which of the allow and deny lists cover the packet's source. */
@@ -1074,11 +1125,13 @@ static __always_inline int record(__u32 row_key, __u32 len, int verdict)
 
 /*
  * The verdict of a fast word (include/icmpwall.h) on an unfragmented packet of family fam
- * and type type whose end is end, or -1 when the word leaves it to the judge (or top runs).
+ * and type type whose end is end and source saddr, or -1 when the word leaves it to the
+ * judge (or top runs).
  */
-static __always_inline int fast_verdict(__u32 fam, __u32 type, __u32 end)
+static __always_inline int fast_verdict(__u32 fam, __u32 type, __u32 end, const void *saddr)
 {
-	__u32 w = iw_conf.fast[fam & 1][type & 0xff], kind = IW_FAST_KIND(w);
+	__u64 w = iw_conf.fast[fam & 1][type & 0xff];
+	__u32 kind = IW_FAST_KIND(w);
 	const struct iw_rule *r;
 
 	/* a word of 0 (IW_FAST_SLOW) has max 0: every packet ends past it */
@@ -1091,10 +1144,8 @@ static __always_inline int fast_verdict(__u32 fam, __u32 type, __u32 end)
 		return DROP(IW_R_POLICY);
 	}
 	r = &iw_conf.pol[IW_FAST_COPY(w)].rules[IW_FAST_RULE(w)];
-	if (gcra_global(r))
-		return PASS(IW_R_NONE);
-	type_episode(fam, type, IW_R_RATE);
-	return DROP(IW_R_RATE);
+	return rate_verdict(fam, type, saddr, r, w & IW_FAST_SRC, w & IW_FAST_GLOBAL,
+			    IW_FAST_BUCKET(w));
 }
 
 /*
@@ -1116,7 +1167,7 @@ static __always_inline int fast_ipv4(void *data, void *data_end)
 	tot = bpf_ntohs(ip->tot_len);
 	if (tot < sizeof(*ip) + sizeof(*icmp) || tot > len - sizeof(struct ethhdr))
 		return -1;
-	v = fast_verdict(IW_FAM_ICMP, icmp->type, tot);
+	v = fast_verdict(IW_FAM_ICMP, icmp->type, tot, &ip->saddr);
 	return v < 0 ? v : record(iw_row(IW_FAM_ICMP, icmp->type, icmp->code), len, v);
 }
 
@@ -1132,7 +1183,7 @@ static __always_inline int fast_ipv6(void *data, void *data_end)
 	plen = bpf_ntohs(ip6->payload_len);
 	if (plen < sizeof(*icmp) || plen > len - sizeof(struct ethhdr) - sizeof(*ip6))
 		return -1;
-	v = fast_verdict(IW_FAM_ICMPV6, icmp->type, sizeof(*ip6) + plen);
+	v = fast_verdict(IW_FAM_ICMPV6, icmp->type, sizeof(*ip6) + plen, &ip6->saddr);
 	return v < 0 ? v : record(iw_row(IW_FAM_ICMPV6, icmp->type, icmp->code), len, v);
 }
 

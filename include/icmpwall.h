@@ -22,7 +22,8 @@
 /* Map names, as pinned under IW_PIN_ROOT/<dev>/. */
 #define IW_MAP_STATS		"iw_stats"
 #define IW_MAP_REASONS		"iw_reasons"
-#define IW_MAP_BUCKETS		"iw_buckets"
+#define IW_MAP_STATE		".data.state"	/* a global too, pinned as "iw_state" */
+#define IW_PIN_STATE		"iw_state"
 #define IW_MAP_SRC4		"iw_src4"
 #define IW_MAP_SRC6		"iw_src6"
 #define IW_MAP_CIDR4		"iw_cidr4"
@@ -205,6 +206,8 @@ struct iw_bucket {
 	__u64 pad[7];
 };
 
+
+
 /* Per-source buckets: LRU hashes sized at attach (--sources). The key holds the source
  * prefix (masked to the rule's length) and the rule's src_id. */
 struct iw_src4_key {
@@ -286,9 +289,9 @@ struct iw_meta {
  * Fast words: one per family x type, written by the CLI with each policy. An unfragmented
  * packet whose end is at most the word's max is decided by the word alone, without the
  * full judge: IW_FAST_PASS passes it, IW_FAST_DROP drops it (a drop rule), IW_FAST_RATE
- * takes it through the global bucket of rule RULE in policy copy COPY. A type gets a
- * fast word only when nothing else could apply to it: no code-level rules, no per-source
- * limit, no allow/deny prefixes and no checksum verification for its family (neighbour
+ * takes it through the buckets (per-source, global) of rule RULE in policy copy COPY. A
+ * type gets a fast word only when nothing else could apply to it: no code-level rules, no
+ * allow/deny prefixes and no checksum verification for its family (neighbour
  * discovery ignores those), and max is max-size (or none). IW_FAST_SLOW (a word of 0) sends
  * the packet to the judge. A word names the copy it belongs to, and the CLI rewrites a copy
  * only a grace period after the flip away from it, so each packet's decision comes from one
@@ -300,12 +303,17 @@ enum iw_fast_kind {
 	IW_FAST_RATE,
 	IW_FAST_DROP,
 };
-#define IW_FAST_MAX		0x1ffffU	/* bits 0-16: largest end for the fast path */
+/* bits 0-16: the largest end for the fast path; 17-18: kind; 19: copy; 20-27: rule;
+ * 32-40: the rule's global bucket; 41: it has a per-source limit; 42: a global one. */
+#define IW_FAST_MAX		0x1ffffULL
 #define IW_FAST_KIND(w)		(((w) >> 17) & 3)
 #define IW_FAST_COPY(w)		(((w) >> 19) & 1)
 #define IW_FAST_RULE(w)		(((w) >> 20) & 0xff)
+#define IW_FAST_BUCKET(w)	(((w) >> 32) & (IW_MAX_BUCKETS - 1))
+#define IW_FAST_SRC		(1ULL << 41)
+#define IW_FAST_GLOBAL		(1ULL << 42)
 #define IW_FAST_WORD(kind, copy, rule, max) \
-	((__u32)(rule) << 20 | (__u32)(copy) << 19 | (__u32)(kind) << 17 | (max))
+	((__u64)(rule) << 20 | (__u64)(copy) << 19 | (__u64)(kind) << 17 | (max))
 
 /* The program's configuration, a global in section .data.conf: one direct address, no map
  * lookup. The CLI writes it through mmap. */
@@ -315,7 +323,7 @@ struct iw_conf {
 	__u64 top_until;		/* top tracking (every packet to the judge) runs while
 					 * CLOCK_MONOTONIC_COARSE ns is below this; the program
 					 * sets it to 0 once past */
-	__u32 fast[IW_NFAM][256];	/* fast words of the policy in force */
+	__u64 fast[IW_NFAM][256];	/* fast words of the policy in force */
 	struct iw_meta meta;		/* what attach recorded; the program does not read it */
 	struct iw_policy pol[2];
 };
@@ -377,16 +385,30 @@ struct iw_event {
 /* An episode whose timer could not start at all is retried after this many jiffies. */
 #define IW_EV_RETRY_JIFFIES	256
 
-/* Type episodes: one per family x type. */
+/* Type episodes: one per family x type. Whether one runs is in struct iw_state, read on
+ * every drop; the rest, with its timer, in the iw_episodes map. */
 struct iw_episode {
 	__u64 started_ns;
-	__u64 tick_j;		/* jiffies at the episode's start or last tick */
 	__u64 packets;		/* row sums at the last event */
 	__u64 drops;
 	__u64 start_drops;
-	__u32 active;
 	__u32 reason;
+	__u32 pad;
 	struct bpf_timer timer;
+};
+
+struct iw_claim {
+	__u64 tick_j;		/* jiffies at the episode's start or last tick */
+	__u32 active;		/* 1 while an episode runs (or its timer could not start) */
+	__u32 pad;
+};
+
+/* What the program writes on its hot paths, a global in section .data.state: the global
+ * rate buckets, and whether each type's episode runs. The CLI resets fresh buckets through
+ * mmap. */
+struct iw_state {
+	struct iw_bucket buckets[IW_MAX_BUCKETS];
+	struct iw_claim claims[IW_NFAM * 256];
 };
 
 /* ---- top talkers ------------------------------------------------------------------------ */

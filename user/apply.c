@@ -162,7 +162,8 @@ int iw_policy_commit(const struct iw_dev *d, struct iw_policy *kp, const struct 
 		     const bool *fresh_buckets, char *err, size_t errlen)
 {
 	struct iw_conf *conf = iw_conf_map(d);
-	__u32 next, fast[IW_NFAM][256];
+	__u64 fast[IW_NFAM][256];
+	__u32 next;
 	int ret;
 
 	if (!conf) {
@@ -186,16 +187,20 @@ int iw_policy_commit(const struct iw_dev *d, struct iw_policy *kp, const struct 
 		snprintf(err, errlen, "cannot write the allow/deny lists: %s", strerror(-ret));
 		goto out;
 	}
-	for (int b = 0; fresh_buckets && b < IW_MAX_BUCKETS; b++) {
-		struct iw_bucket full = {};	/* TAT 0: never written, a full bucket */
-		__u32 key = b;
+	if (fresh_buckets) {
+		size_t len = sizeof(struct iw_state);
+		struct iw_state *st = iw_map_mmap(d->fds[IWM_STATE], len);
 
-		if (fresh_buckets[b] &&
-		    bpf_map_update_elem(d->fds[IWM_BUCKETS], &key, &full, BPF_ANY)) {
+		if (!st) {
 			ret = -errno;
-			snprintf(err, errlen, "cannot reset a rate bucket: %s", strerror(-ret));
+			snprintf(err, errlen, "cannot map the rate buckets: %s", strerror(-ret));
 			goto out;
 		}
+		/* TAT 0: never written, a full bucket. No packet uses a fresh bucket yet. */
+		for (int b = 0; b < IW_MAX_BUCKETS; b++)
+			if (fresh_buckets[b])
+				__atomic_store_n(&st->buckets[b].tat, 0, __ATOMIC_RELAXED);
+		iw_map_munmap(st, len);
 	}
 	memcpy(&conf->pol[next], kp, sizeof(*kp));
 	/* The fast words, one store each: a word names the copy it belongs to, so a packet

@@ -22,7 +22,7 @@ const char *const iw_map_names[IWM_COUNT] = {
 	[IWM_STATS] = IW_MAP_STATS,
 	[IWM_REASONS] = IW_MAP_REASONS,
 	[IWM_CONF] = IW_MAP_CONF,
-	[IWM_BUCKETS] = IW_MAP_BUCKETS,
+	[IWM_STATE] = IW_MAP_STATE,
 	[IWM_SRC4] = IW_MAP_SRC4,
 	[IWM_SRC6] = IW_MAP_SRC6,
 	[IWM_CIDR4] = IW_MAP_CIDR4,
@@ -35,30 +35,40 @@ const char *const iw_map_names[IWM_COUNT] = {
 
 const char *iw_pin_name(int map)
 {
-	return map == IWM_CONF ? IW_PIN_CONF : iw_map_names[map];
+	return map == IWM_CONF ? IW_PIN_CONF : map == IWM_STATE ? IW_PIN_STATE : iw_map_names[map];
 }
 
-static size_t conf_len(void)
+static size_t page_round(size_t len)
 {
 	long page = sysconf(_SC_PAGESIZE);
 
-	return (sizeof(struct iw_conf) + page - 1) / page * page;
+	return (len + page - 1) / page * page;
 }
 
-struct iw_conf *iw_conf_map(const struct iw_dev *d)
+void *iw_map_mmap(int fd, size_t len)
 {
-	void *p = mmap(NULL, conf_len(), PROT_READ | PROT_WRITE, MAP_SHARED, d->fds[IWM_CONF], 0);
+	void *p = mmap(NULL, page_round(len), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
 	return p == MAP_FAILED ? NULL : p;
 }
 
-void iw_conf_unmap(struct iw_conf *conf)
+void iw_map_munmap(void *p, size_t len)
 {
-	if (conf)
-		munmap(conf, conf_len());
+	if (p)
+		munmap(p, page_round(len));
 }
 
-const char *iw_state_str(enum iw_state s)
+struct iw_conf *iw_conf_map(const struct iw_dev *d)
+{
+	return iw_map_mmap(d->fds[IWM_CONF], sizeof(struct iw_conf));
+}
+
+void iw_conf_unmap(struct iw_conf *conf)
+{
+	iw_map_munmap(conf, sizeof(*conf));
+}
+
+const char *iw_state_str(enum iw_attach_state s)
 {
 	switch (s) {
 	case IW_ATTACHED:

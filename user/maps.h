@@ -21,7 +21,7 @@ enum iw_map_id {
 	IWM_STATS,
 	IWM_REASONS,
 	IWM_CONF,
-	IWM_BUCKETS,
+	IWM_STATE,
 	IWM_SRC4,
 	IWM_SRC6,
 	IWM_CIDR4,
@@ -38,7 +38,7 @@ extern const char *const iw_map_names[IWM_COUNT];
 const char *iw_pin_name(int map);
 #define IW_PROG_PIN	"prog"
 
-enum iw_state {
+enum iw_attach_state {
 	IW_ATTACHED,		/* program pinned and attached to the interface */
 	IW_STALE_GONE,		/* pins left behind; the interface no longer exists */
 	IW_STALE_DETACHED,	/* pins left behind; the program is no longer attached */
@@ -56,7 +56,7 @@ struct iw_dev {
 	__u32 prog_id;
 	int fds[IWM_COUNT];
 	struct iw_meta meta;
-	enum iw_state state;
+	enum iw_attach_state state;
 	bool recovered;		/* pins were made again from the attached program */
 };
 
@@ -64,7 +64,7 @@ struct iw_dev {
 #define IW_OPEN_STALE	(1u << 1)	/* also succeed on stale pins (status, detach) */
 #define IW_OPEN_QUIET	(1u << 2)	/* failures are debug messages, not errors (scans) */
 
-const char *iw_state_str(enum iw_state s);
+const char *iw_state_str(enum iw_attach_state s);
 
 /* Mounts bpffs at /sys/fs/bpf when none is mounted there (as under `ip netns exec`). */
 int iw_bpffs_ensure(void);
@@ -101,6 +101,10 @@ int iw_find_prog(int ifindex, __u32 *id, enum xdp_attach_mode *mode, __u32 *othe
 /* Per-CPU counters summed over CPUs. */
 int iw_read_rows(const struct iw_dev *d, struct iw_row_counter *rows /* [IW_NROWS] */);
 int iw_read_reasons(const struct iw_dev *d, struct iw_reason_counter *r /* [IW_NREASON_SLOTS] */);
+/* The value of a one-element mmapable array (a global section of the program), len bytes,
+ * mapped into this process; NULL (errno set) on failure. */
+void *iw_map_mmap(int fd, size_t len);
+void iw_map_munmap(void *p, size_t len);
 /* iw_conf mapped into this process, or NULL (errno set). Unmap with iw_conf_unmap(). */
 struct iw_conf *iw_conf_map(const struct iw_dev *d);
 void iw_conf_unmap(struct iw_conf *conf);

@@ -965,14 +965,14 @@ out:
 	return ret;
 }
 
-void policy_fast_words(const struct iw_policy *kp, uint32_t copy, uint32_t out[IW_NFAM][256])
+void policy_fast_words(const struct iw_policy *kp, uint32_t copy, __u64 out[IW_NFAM][256])
 {
 	for (int fam = 0; fam < IW_NFAM; fam++) {
 		uint32_t list = fam == IW_FAM_ICMP ? IW_POL_CIDR4 : IW_POL_CIDR6;
 
 		for (int type = 0; type < 256; type++) {
 			bool nd = fam == IW_FAM_ICMPV6 && type >= IW_ND_FIRST && type <= IW_ND_LAST;
-			uint32_t max = nd || !kp->max_size ? IW_FAST_MAX : kp->max_size;
+			__u64 max = nd || !kp->max_size ? IW_FAST_MAX : kp->max_size;
 			int idx = kp->type_rule[fam][type];
 			const struct iw_rule *r = &kp->rules[idx];
 
@@ -985,8 +985,11 @@ void policy_fast_words(const struct iw_policy *kp, uint32_t copy, uint32_t out[I
 				out[fam][type] = IW_FAST_WORD(IW_FAST_PASS, copy, 0, max);
 			else if (r->action == IW_ACT_DROP)
 				out[fam][type] = IW_FAST_WORD(IW_FAST_DROP, copy, 0, max);
-			else if (r->action == IW_ACT_RATE && !r->src.interval)
-				out[fam][type] = IW_FAST_WORD(IW_FAST_RATE, copy, idx, max);
+			else if (r->action == IW_ACT_RATE)
+				out[fam][type] = IW_FAST_WORD(IW_FAST_RATE, copy, idx, max) |
+						 (__u64)(r->bucket % IW_MAX_BUCKETS) << 32 |
+						 (r->src.interval ? IW_FAST_SRC : 0) |
+						 (r->global.interval ? IW_FAST_GLOBAL : 0);
 		}
 	}
 }

@@ -96,7 +96,7 @@ void policy_show(const struct policy *p, FILE *out);
 int policy_compile(const struct policy *p, const struct iw_policy *old, uint32_t hz,
 		   struct iw_policy *out, bool *fresh_buckets, char *err, size_t errlen);
 /* The fast words (include/icmpwall.h) of compiled policy kp, installed as copy copy. */
-void policy_fast_words(const struct iw_policy *kp, uint32_t copy, uint32_t out[IW_NFAM][256]);
+void policy_fast_words(const struct iw_policy *kp, uint32_t copy, __u64 out[IW_NFAM][256]);
 /* Rules and settings of a compiled policy back into statements (CIDRs are separate). */
 int policy_decompile(const struct iw_policy *kp, struct policy *out);
 int policy_add_cidr(struct policy *p, const struct pol_cidr *c);

@@ -15,7 +15,7 @@ CLEANUP+=("rm -rf $T")
 # attachment made by one build must be driven by the same build.
 chmod 755 "$T" && cp "$IW" "$T/icmpwall" && IW=$T/icmpwall
 # The pins the contract names: the program and these maps (a build may add more maps).
-PINS="iw_buckets iw_cidr4 iw_cidr6 iw_conf iw_ctl iw_episodes iw_events iw_reasons iw_src4 iw_src6 iw_stats iw_top prog"
+PINS="iw_cidr4 iw_cidr6 iw_conf iw_ctl iw_episodes iw_events iw_reasons iw_src4 iw_src6 iw_state iw_stats iw_top prog"
 PIN=/sys/fs/bpf/icmpwall
 
 # ---- local helpers ----------------------------------------------------------------------

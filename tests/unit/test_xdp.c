@@ -371,6 +371,7 @@ static bool fast;			/* read only the expected row after each run */
 static int refused;			/* short frames the kernel would not run */
 static struct iw_policy pol;		/* scratch policy, zeroed by reset() */
 static struct iw_conf conf;		/* what install() writes to iw_conf */
+static struct iw_state state;		/* the global buckets and claims, read or reset whole */
 static unsigned long n_checks;		/* assertions evaluated */
 static char label[128];			/* what a loop is at, printed with failures */
 
@@ -675,7 +676,6 @@ static int zero_pcpu(int fd, __u32 n)
 /* Load-time state: the all-zero policy, every counter, bucket, source and CIDR cleared. */
 static int reset(void)
 {
-	struct iw_bucket b = {};
 	__u32 zero = 0;
 	int err;
 
@@ -687,8 +687,9 @@ static int reset(void)
 		err = zero_pcpu(stats_fd, IW_NROWS);
 	if (!err)
 		err = zero_pcpu(reasons_fd, IW_NREASON_SLOTS);
-	for (__u32 i = 0; !err && i < IW_MAX_BUCKETS; i++)
-		err = bpf_map_update_elem(buckets_fd, &i, &b, 0);
+	memset(&state, 0, sizeof(state));
+	if (!err)
+		err = bpf_map_update_elem(buckets_fd, &zero, &state, 0);
 	if (!err)
 		err = clear_keys(src4_fd);
 	if (!err)
@@ -792,11 +793,11 @@ static int cidr6_own(__u32 slot, const char *addr, __u32 plen, __u8 flags, __u8 
 
 static __u64 bucket_word(__u32 idx)
 {
-	struct iw_bucket b = {};
+	__u32 zero = 0;
 
-	if (bpf_map_lookup_elem(buckets_fd, &idx, &b))
+	if (idx >= IW_MAX_BUCKETS || bpf_map_lookup_elem(buckets_fd, &zero, &state))
 		return ~0ULL;
-	return b.tat;
+	return state.buckets[idx].tat;
 }
 
 static int setup(void)
@@ -812,7 +813,7 @@ static int setup(void)
 	stats_fd = bpf_map__fd(skel->maps.iw_stats);
 	reasons_fd = bpf_map__fd(skel->maps.iw_reasons);
 	conf_fd = bpf_map__fd(skel->maps.data_conf);
-	buckets_fd = bpf_map__fd(skel->maps.iw_buckets);
+	buckets_fd = bpf_map__fd(skel->maps.data_state);
 	src4_fd = bpf_map__fd(skel->maps.iw_src4);
 	src6_fd = bpf_map__fd(skel->maps.iw_src6);
 	cidr4_fd = bpf_map__fd(skel->maps.iw_cidr4);
@@ -873,7 +874,7 @@ TEST(contract_layout)
 	CHECK_EQ(bpf_map__max_entries(skel->maps.iw_stats), IW_NROWS);
 	CHECK_EQ(bpf_map__max_entries(skel->maps.iw_reasons), IW_NREASON_SLOTS);
 	CHECK_EQ(bpf_map__value_size(skel->maps.data_conf), sizeof(struct iw_conf));
-	CHECK_EQ(bpf_map__max_entries(skel->maps.iw_buckets), IW_MAX_BUCKETS);
+	CHECK_EQ(bpf_map__value_size(skel->maps.data_state), sizeof(struct iw_state));
 }
 
 /* ---- 1. types and rows ---------------------------------------------------------------- */
