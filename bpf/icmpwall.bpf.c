@@ -300,74 +300,100 @@ static __always_inline int parse_ipv6(struct hdr_cursor *c, void *data, struct p
  * generic-mode frame could be longer, and its checksum is then not verified. */
 #define CSUM_OFF_MASK	0x7fff
 
-struct csum_loop {
-	struct xdp_md *ctx;
-	__u32 off;		/* from data to the next chunk */
-	__u32 sum;
-	int err;
-};
-
-static int csum_chunk(__u32 i, struct csum_loop *l)
-{
-	void *data = (void *)(long)l->ctx->data;
-	void *data_end = (void *)(long)l->ctx->data_end;
-	void *p = data + (l->off & CSUM_OFF_MASK);
-	__s64 s;
-
-	if (p + CSUM_CHUNK > data_end) {
-		l->err = 1;
-		return 1;
-	}
-	s = bpf_csum_diff(NULL, 0, p, CSUM_CHUNK, l->sum);
-	if (s < 0) {
-		l->err = 1;
-		return 1;
-	}
-	l->sum = s;
-	l->off += CSUM_CHUNK;
-	return 0;
-}
-
-static __always_inline __u16 csum_fold(__u32 sum)
+static __always_inline __u32 csum_fold(__u32 sum)
 {
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return sum;
 }
 
+/* Adds the 1 to 3 bytes at q (4-aligned from the message's start), padded with zeros. */
+static __always_inline int csum_bytes(__u8 *q, void *data_end, __u32 n, __u32 *sum)
+{
+	__u8 tail[4] = {};
+	__s64 s;
+
+	if ((void *)q + 3 <= data_end) {
+		tail[0] = q[0];
+		tail[1] = n > 1 ? q[1] : 0;
+		tail[2] = n > 2 ? q[2] : 0;
+	} else if ((void *)q + 2 <= data_end && n <= 2) {
+		tail[0] = q[0];
+		tail[1] = n > 1 ? q[1] : 0;
+	} else if ((void *)q + 1 <= data_end && n <= 1) {
+		tail[0] = q[0];
+	} else {
+		return -1;
+	}
+	s = bpf_csum_diff(NULL, 0, (void *)tail, sizeof(tail), *sum);
+	if (s < 0)
+		return -1;
+	*sum = s;
+	return 0;
+}
+
 /*
  * One's complement sum of len bytes at off, seeded with seed; returns 1 when it folds to
  * 0xffff (the checksum checks out), 0 when not, and 1 when the message lies beyond what can
  * be verified (see CSUM_OFF_MASK). Global, so verified once whatever the caller's state.
+ *
+ * bpf_csum_diff() sums at most CSUM_CHUNK bytes, a multiple of 4, per call, and the
+ * verifier wants every byte it reads provably in the frame. A message of CSUM_CHUNK bytes or
+ * more has that many in the frame from its start, so its head (len % CSUM_CHUNK bytes) is
+ * summed first with one call of variable size, then whole chunks follow; when the head is
+ * odd their 16-bit words straddle the message's, and their sum is byte-swapped. A shorter
+ * message goes in pieces of 256, 128, ... 4 bytes. 1480 bytes take 3 calls.
  */
 __noinline int iw_csum_ok(struct xdp_md *ctx, __u32 off, __u32 len, __u32 seed)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct csum_loop l = { .ctx = ctx, .off = off, .sum = seed };
-	__u8 tail[4] = {};
-	__u32 rem;
+	__u32 sum = seed, rem, head, chunks, odd = 0, csum2 = 0, i;
 	__u8 *q;
 	__s64 s;
 
 	if (off > CSUM_OFF_MASK || len > CSUM_OFF_MASK - off)
 		return 1;
+	q = data + (off & CSUM_OFF_MASK);
 	if (len >= CSUM_CHUNK) {
-		bpf_loop(len / CSUM_CHUNK, csum_chunk, &l, 0);
-		if (l.err)
+		if ((void *)q + CSUM_CHUNK > data_end)
 			return 0;
+		head = len % CSUM_CHUNK;
+		s = bpf_csum_diff(NULL, 0, (void *)q, head & (CSUM_CHUNK - 4), sum);
+		if (s < 0)
+			return 0;
+		sum = s;
+		if ((head & 3) && csum_bytes(q + (head & (CSUM_CHUNK - 4)), data_end, head & 3,
+					     &sum))
+			return 0;
+		odd = head & 1;
+		chunks = len / CSUM_CHUNK;
+		for (i = 0; i < CSUM_OFF_MASK / CSUM_CHUNK && i < chunks; i++) {
+			__u8 *c = data + ((off + head + i * CSUM_CHUNK) & CSUM_OFF_MASK);
+
+			if ((void *)c + CSUM_CHUNK > data_end)
+				return 0;
+			s = bpf_csum_diff(NULL, 0, (void *)c, CSUM_CHUNK, csum2);
+			if (s < 0)
+				return 0;
+			csum2 = s;
+		}
+		csum2 = csum_fold(csum2);
+		if (odd)
+			csum2 = ((csum2 & 0xff) << 8) | (csum2 >> 8);
+		sum = csum_fold(sum) + csum2;
+		return csum_fold(sum) == 0xffff;
 	}
-	rem = len % CSUM_CHUNK;
-	q = data + (l.off & CSUM_OFF_MASK);
+	rem = len;
 
 #define CSUM_PIECE(n)								\
 	if (rem & (n)) {							\
 		if ((void *)q + (n) > data_end)					\
 			return 0;						\
-		s = bpf_csum_diff(NULL, 0, (void *)q, (n), l.sum);		\
+		s = bpf_csum_diff(NULL, 0, (void *)q, (n), sum);		\
 		if (s < 0)							\
 			return 0;						\
-		l.sum = s;							\
+		sum = s;							\
 		q += (n);							\
 	}
 	CSUM_PIECE(256)
@@ -378,31 +404,9 @@ __noinline int iw_csum_ok(struct xdp_md *ctx, __u32 off, __u32 len, __u32 seed)
 	CSUM_PIECE(8)
 	CSUM_PIECE(4)
 #undef CSUM_PIECE
-	/* 1 to 3 bytes left: pad with zeros to a 32-bit word (the offset is 4-aligned from the
-	 * start of the message, so the 16-bit words line up with the message's). */
-	if (rem & 3) {
-		if ((void *)q + 3 <= data_end) {
-			tail[0] = q[0];
-			tail[1] = (rem & 3) > 1 ? q[1] : 0;
-			tail[2] = (rem & 3) > 2 ? q[2] : 0;
-		} else if ((void *)q + 2 <= data_end) {
-			if ((rem & 3) > 2)
-				return 0;
-			tail[0] = q[0];
-			tail[1] = (rem & 3) > 1 ? q[1] : 0;
-		} else if ((void *)q + 1 <= data_end) {
-			if ((rem & 3) > 1)
-				return 0;
-			tail[0] = q[0];
-		} else {
-			return 0;
-		}
-		s = bpf_csum_diff(NULL, 0, (void *)tail, sizeof(tail), l.sum);
-		if (s < 0)
-			return 0;
-		l.sum = s;
-	}
-	return csum_fold(l.sum) == 0xffff;
+	if ((rem & 3) && csum_bytes(q, data_end, rem & 3, &sum))
+		return 0;
+	return csum_fold(sum) == 0xffff;
 }
 
 static __always_inline bool icmp_csum_ok(struct xdp_md *ctx, const struct pkt *p)
