@@ -54,8 +54,8 @@ grep -v '^#' "$POLICY"
 ip netns exec "$HOST" "$IW" attach "$DEV" --policy "$POLICY" || exit 1
 ip netns exec "$HOST" "$IW" status "$DEV"
 
-say "from $PEER: a ping flood, ping -6, timestamps, oversized pings, and a UDP probe"
-ip netns exec "$PEER" ping -f -q 10.99.0.1 >/dev/null 2>&1 & pids+=($!)
+say "from $PEER: a ping flood (hping3, ~20k/s), ping -6, oversized pings, timestamps, unreachables"
+ip netns exec "$PEER" hping3 --icmp -i u50 -q 10.99.0.1 >/dev/null 2>&1 & pids+=($!)
 ip netns exec "$PEER" ping -6 -i 0.2 -q fd00:99::1 >/dev/null 2>&1 & pids+=($!)
 ip netns exec "$PEER" ping -s 3000 -i 0.5 -q 10.99.0.1 >/dev/null 2>&1 & pids+=($!)
 ip netns exec "$PEER" /usr/bin/python3 - >/dev/null 2>&1 <<'PY' & pids+=($!)
@@ -63,8 +63,9 @@ import time
 from scapy.all import IP, ICMP, UDP, send, conf
 conf.verb = 0
 while True:
-    send(IP(dst="10.99.0.1")/ICMP(type=13))          # timestamp-request: dropped by policy
-    send(IP(dst="10.99.0.1")/UDP(dport=33434))       # port unreachable comes back to us
+    send(IP(dst="10.99.0.1")/ICMP(type=13))                       # timestamp-request: dropped
+    send(IP(dst="10.99.0.1")/ICMP(type=3, code=3)/IP(dst="10.99.0.2")/UDP(dport=33434))
+    send(IP(dst="10.99.0.1")/ICMP(type=11, code=0)/IP(dst="10.99.0.2")/UDP(dport=33435))
     time.sleep(0.5)
 PY
 

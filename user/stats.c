@@ -129,7 +129,8 @@ static void print_table(const struct iw_dev *d, const struct snapshot *s)
 	char name[96];
 	bool any = false;
 
-	printf("%-7s %-44s %12s %14s %12s\n", "FAMILY", "TYPE/CODE", "PACKETS", "BYTES", "DROPPED");
+	/* 79 columns while the counts fit their columns */
+	printf("%-6s %-40s %9s %11s %9s\n", "FAMILY", "TYPE/CODE", "PACKETS", "BYTES", "DROPPED");
 	for (int r = 0; r < IW_NROWS; r++) {
 		const struct iw_row_counter *c = &s->rows[r];
 		int fam, type, code;
@@ -139,14 +140,14 @@ static void print_table(const struct iw_dev *d, const struct snapshot *s)
 		any = true;
 		if (r >= IW_NTYPED_ROWS) {
 			fam = r - IW_NTYPED_ROWS;
-			printf("%-7s %-44s %12llu %14llu %12llu\n", family_name(fam),
+			printf("%-6s %-40s %9llu %11llu %9llu\n", family_name(fam),
 			       "(no type: fragments, malformed)", (unsigned long long)c->packets,
 			       (unsigned long long)c->bytes, (unsigned long long)c->dropped);
 			continue;
 		}
 		row_decode(r, &fam, &type, &code);
 		row_name(fam, type, code, name, sizeof(name));
-		printf("%-7s %-44s %12llu %14llu %12llu\n", family_name(fam), name,
+		printf("%-6s %-40s %9llu %11llu %9llu\n", family_name(fam), name,
 		       (unsigned long long)c->packets, (unsigned long long)c->bytes,
 		       (unsigned long long)c->dropped);
 	}
@@ -154,7 +155,7 @@ static void print_table(const struct iw_dev *d, const struct snapshot *s)
 		printf("(no ICMP seen yet)\n");
 	printf("\ndrops:");
 	for (int i = 0; i < n_drop_reasons; i++)
-		printf(" %s %llu", drop_reasons[i].key,
+		printf("%s %s %llu", i == 4 ? "\n      " : "", drop_reasons[i].key,
 		       (unsigned long long)s->reasons[IW_REASON_IDX(1, drop_reasons[i].reason)].packets);
 	printf("\ntotal: packets %llu bytes %llu passed %llu dropped %llu\n",
 	       (unsigned long long)s->total.packets, (unsigned long long)s->total.bytes,
@@ -227,7 +228,7 @@ static double elapsed(const struct timespec *a, const struct timespec *b)
 }
 
 #define HIST 60			/* samples of history per row: a minute at the default interval */
-#define SPARK 16		/* characters of sparkline */
+#define SPARK 12		/* characters of sparkline */
 
 struct live {
 	float (*hist)[HIST];	/* packets per second per row, oldest first */
@@ -295,6 +296,18 @@ static void sparkline(const struct live *lv, int row, char *buf, size_t len)
 	buf[pos] = 0;
 }
 
+/* Row names in 30 columns: the longest type name, shortened as operators write it. */
+static void abbreviate(char *name, size_t len)
+{
+	static const char long_name[] = "destination-unreachable";
+	char tmp[96];
+
+	if (!strncmp(name, long_name, sizeof(long_name) - 1) && name[sizeof(long_name) - 1]) {
+		snprintf(tmp, sizeof(tmp), "dest-unreach%s", name + sizeof(long_name) - 1);
+		snprintf(name, len, "%s", tmp);
+	}
+}
+
 static const struct snapshot *sort_cur;
 static const struct snapshot *sort_prev;
 
@@ -357,7 +370,7 @@ static void render_live(const struct iw_dev *d, struct live *lv, const struct sn
 	printf("now %7s pkt/s %7s B/s  dropped %7s pkt/s (%5.1f%%)", a, c, b,
 	       pps > 0 ? 100 * dps / pps : 0.0);
 	printf("%s%s", eol, eol);
-	printf("%-6s %-26s %8s %6s %8s %-*s%s", "FAMILY", "TYPE/CODE", "PKT/S", "DROP%", "B/S",
+	printf("%-6s %-30s %8s %6s %8s %-*s%s", "FAMILY", "TYPE/CODE", "PKT/S", "DROP%", "B/S",
 	       SPARK, "LAST MINUTE", eol);
 	/* 8 lines besides the rows, and the last one must not end on the bottom line: its
 	 * newline would scroll the header away. Cut rows leave a line for "... more rows". */
@@ -380,11 +393,12 @@ static void render_live(const struct iw_dev *d, struct live *lv, const struct sn
 		} else {
 			row_decode(r, &fam, &type, &code);
 			row_name(fam, type, code, name, sizeof(name));
+			abbreviate(name, sizeof(name));
 		}
 		human(rpps, a, sizeof(a));
 		human((rc->bytes - rp->bytes) / dt, c, sizeof(c));
 		sparkline(lv, r, spark, sizeof(spark));
-		printf("%-6s %-26.26s %8s %5.1f%% %8s %s%s", family_name(fam), name, a,
+		printf("%-6s %-30.30s %8s %5.1f%% %8s %s%s", family_name(fam), name, a,
 		       rpps > 0 ? 100 * rdps / rpps : 0.0, c, spark, eol);
 		shown++;
 	}

@@ -198,17 +198,17 @@ expect_eq "live: the header is exactly 80 columns" "${#L[0]}" 80
 expect_match "live: totals line" "${L[1]-}" \
 	'^now +[0-9.]+[kMG]? pkt/s +[0-9.]+[kMG]? B/s +dropped +[0-9.]+[kMG]? pkt/s \( *[0-9.]+%\)$'
 expect_eq "live: column header" "${L[3]-}" \
-	"FAMILY TYPE/CODE                     PKT/S  DROP%      B/S LAST MINUTE"
+	"FAMILY TYPE/CODE                         PKT/S  DROP%      B/S LAST MINUTE"
 # the rows: from line 5 to the first empty line; fixed columns
 rows=() i=4
 while [ "$i" -lt "${#L[@]}" ] && [ -n "${L[i]}" ]; do
 	rows+=("${L[i]}")
 	i=$((i + 1))
 done
-rname() { local n=${1:7:26}; echo "${n%% *}"; }
-rpps() { local v=${1:34:8}; human "${v// /}"; }
-rdrop() { local v=${1:43:5}; echo "${v// /}"; }
-rspark() { echo "${1:59}"; }
+rname() { local n=${1:7:30}; echo "${n%% *}"; }
+rpps() { local v=${1:38:8}; human "${v// /}"; }
+rdrop() { local v=${1:47:5}; echo "${v// /}"; }
+rspark() { echo "${1:63}"; }
 expect_range "live: rows shown" "${#rows[@]}" 2 15
 expect_eq "live: first row is the flooded type" "$(rname "${rows[0]-}")" "timestamp-request"
 expect_eq "live: second row is the pinged type" "$(rname "${rows[1]-}")" "echo-request"
@@ -228,10 +228,10 @@ expect_near "live: timestamp-request DROP% vs 100 x (pkt/s - 100) / pkt/s (limit
 	"$TS_DROP" "$(fcalc "100 * ($TS_PPS - 100) / $TS_PPS")" 5
 expect_near "live: echo-request PKT/S vs sent" "$(rpps "${rows[1]-}")" "$PING_RATE" 25
 expect_eq "live: echo-request DROP%" "$(rdrop "${rows[1]-}")" "0.0"
-expect_match "live: sparkline of the flooded row (16 columns, peak at the right)" \
-	"$(rspark "${rows[0]-}")" '^[ .:=+*#%@-]{15}@$'
-expect_match "live: sparkline of the pinged row (16 columns, peak at the right)" \
-	"$(rspark "${rows[1]-}")" '^[ .:=+*#%@-]{15}@$'
+expect_match "live: sparkline of the flooded row (12 columns, peak at the right)" \
+	"$(rspark "${rows[0]-}")" '^[ .:=+*#%@-]{11}@$'
+expect_match "live: sparkline of the pinged row (12 columns, peak at the right)" \
+	"$(rspark "${rows[1]-}")" '^[ .:=+*#%@-]{11}@$'
 expect_eq "live: empty line after the rows" "${L[i]-x}" ""
 expect_eq "live: drops/s, first line" "${L[i + 1]-}" \
 	"drops/s malformed 0 fragment 0 oversize 0 ping-of-death 0"
