@@ -1138,8 +1138,11 @@ static __always_inline int fast_verdict(__u32 fam, __u32 type, __u32 end, const 
 	__u32 kind = IW_FAST_KIND(w);
 	const struct iw_rule *r;
 
-	/* a word of 0 (IW_FAST_SLOW) has max 0: every packet ends past it */
-	if (end > (w & IW_FAST_MAX) || READ_ONCE(iw_conf.top_until))
+	/* A word of 0 (IW_FAST_SLOW) has max 0: every packet ends past it. A word counts only
+	 * for the copy in force: the CLI writes the next copy's words before it flips, and a
+	 * CLI killed in between must not leave them half in force. */
+	if (end > (w & IW_FAST_MAX) || IW_FAST_COPY(w) != (READ_ONCE(iw_conf.active) & 1) ||
+	    READ_ONCE(iw_conf.top_until))
 		return -1;
 	if (kind == IW_FAST_PASS)
 		return PASS(IW_R_NONE);

@@ -293,9 +293,10 @@ struct iw_meta {
  * type gets a fast word only when nothing else could apply to it: no code-level rules, no
  * allow/deny prefixes and no checksum verification for its family (neighbour
  * discovery ignores those), and max is max-size (or none). IW_FAST_SLOW (a word of 0) sends
- * the packet to the judge. A word names the copy it belongs to, and the CLI rewrites a copy
- * only a grace period after the flip away from it, so each packet's decision comes from one
- * policy, whole.
+ * the packet to the judge. A word names the copy it belongs to and counts only while that
+ * copy is in force (the CLI writes the next copy's words before the flip), and the CLI
+ * rewrites a copy only a grace period after the flip away from it: each packet's decision
+ * comes from one policy, whole.
  */
 enum iw_fast_kind {
 	IW_FAST_SLOW = 0,

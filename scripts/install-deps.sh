@@ -9,7 +9,7 @@ PKGS=(
 	linux-libc-dev libc6-dev libclang-rt-14-dev libmicrohttpd-dev
 	# tests and demo
 	iproute2 iputils-ping hping3 python3 python3-scapy python3-prometheus-client
-	jq tmux curl procps util-linux ethtool nmap
+	jq tmux curl procps util-linux ethtool nmap gdb
 	# benchmarks
 	nftables iptables xdp-tools
 )

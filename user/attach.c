@@ -414,8 +414,11 @@ int cmd_status(struct cmd_args *a)
 	}
 	/* Pinned attachments, and attached programs whose pins live elsewhere. */
 	n = iw_list_pinned(names, MAX_STATUS);
-	if (n < 0)
-		n = 0;
+	if (n < 0) {
+		pr_err("cannot read %s: %s", IW_PIN_ROOT, strerror(-n));
+		free(names);
+		return 1;
+	}
 	ifs = if_nameindex();
 	for (struct if_nameindex *i = ifs; i && i->if_index && n < MAX_STATUS; i++) {
 		__u32 id;
@@ -440,7 +443,15 @@ int cmd_status(struct cmd_args *a)
 	for (int k = 0; k < n; k++) {
 		struct iw_dev d;
 
-		if (iw_dev_open(&d, names[k], IW_OPEN_STALE | IW_OPEN_QUIET))
+		int e = iw_dev_open(&d, names[k], IW_OPEN_STALE | IW_OPEN_QUIET);
+
+		if (e == -EACCES || e == -EPERM) {
+			/* not "not attached": we may not look */
+			pr_err("%s: cannot read its pins: %s", names[k], strerror(-e));
+			ret = 1;
+			continue;
+		}
+		if (e)
 			continue;
 		status_row(&d, json ? &j : NULL);
 		shown++;

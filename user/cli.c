@@ -30,6 +30,29 @@ const char *opt_val(const struct cmd_args *a, const char *name)
 	return NULL;
 }
 
+int parse_seconds(const char *s, const char *option, double *out)
+{
+	const char *c = s;
+	int digits = 0, dots = 0;
+	double v;
+
+	for (; *c; c++) {
+		if (*c == '.')
+			dots++;
+		else if (*c >= '0' && *c <= '9')
+			digits++;
+		else
+			break;
+	}
+	v = !*c && digits && dots <= 1 ? strtod(s, NULL) : -1;
+	if (!(v >= 0.1 && v <= 3600)) {
+		fprintf(stderr, "icmpwall: invalid %s '%s' (0.1 to 3600 seconds)\n", option, s);
+		return EXIT_USAGE;
+	}
+	*out = v;
+	return 0;
+}
+
 int parse_u64(const char *s, uint64_t min, uint64_t max, const char *what, uint64_t *out)
 {
 	char *end;
@@ -112,8 +135,9 @@ int parse_args(const struct command *c, int argc, char **argv, struct cmd_args *
 		const struct opt_def *o = NULL;
 		int idx = -1;
 
-		/* Statements (set) may contain words like "/24"; a lone "-" is positional. */
-		if (opts_done || arg[0] != '-' || !arg[1]) {
+		/* Statements (set) may contain words like "/24"; a lone "-" is positional, and so
+		 * is a negative number, for the statement to refuse it by name. */
+		if (opts_done || arg[0] != '-' || !arg[1] || (arg[1] >= '0' && arg[1] <= '9')) {
 			a->argv[a->argc++] = argv[i];
 			continue;
 		}

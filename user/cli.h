@@ -63,6 +63,9 @@ void print_cmd_help(const struct command *c);
 
 /* Number parsing for option values and statements: one-line error, negative errno. */
 int parse_u64(const char *s, uint64_t min, uint64_t max, const char *what, uint64_t *out);
+/* Seconds written as digits with an optional decimal fraction, from 0.1 to 3600. Returns
+ * EXIT_USAGE after a one-line error naming the option, 0 when fine. */
+int parse_seconds(const char *s, const char *option, double *out);
 
 /* Commands, one file per concern. */
 int cmd_attach(struct cmd_args *a);

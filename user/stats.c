@@ -173,16 +173,9 @@ int cmd_stats(struct cmd_args *a)
 	if (opt_set(a, "watch")) {
 		const char *v = opt_val(a, "watch");
 		double secs = 1;
-		char *end;
 
-		if (v) {
-			secs = strtod(v, &end);
-			if (*end || !(secs >= 0.1 && secs <= 3600)) {
-				fprintf(stderr, "icmpwall: invalid --watch interval '%s' (0.1 to 3600 "
-					"seconds)\n", v);
-				return EXIT_USAGE;
-			}
-		}
+		if (v && parse_seconds(v, "--watch interval", &secs))
+			return EXIT_USAGE;
 		if (iw_dev_open(&d, a->argv[0], 0))
 			return 1;
 		ret = stats_watch(&d, secs, opt_set(a, "json"));

@@ -158,16 +158,8 @@ int cmd_top(struct cmd_args *a)
 
 	if (opt_set(a, "count") && parse_u64(opt_val(a, "count"), 1, 100000, "-n", &limit))
 		return EXIT_USAGE;
-	if (opt_set(a, "interval")) {
-		char *end;
-
-		secs = strtod(opt_val(a, "interval"), &end);
-		if (*end || !(secs >= 0.1 && secs <= 3600)) {
-			fprintf(stderr, "icmpwall: invalid --interval '%s' (0.1 to 3600 seconds)\n",
-				opt_val(a, "interval"));
-			return EXIT_USAGE;
-		}
-	}
+	if (opt_set(a, "interval") && parse_seconds(opt_val(a, "interval"), "--interval", &secs))
+		return EXIT_USAGE;
 	if (iw_dev_open(&d, a->argv[0], 0))
 		return 1;
 	sigaction(SIGINT, &sa, NULL);
