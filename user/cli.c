@@ -111,8 +111,12 @@ int usage_error(const struct command *c, const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
+/* A word an optional numeric value takes: digits and dots, perhaps negative (then refused
+ * by the option's own range check, by name). */
 static bool is_number(const char *s)
 {
+	if (s && *s == '-')
+		s++;
 	if (!s || !*s)
 		return false;
 	for (; *s; s++)

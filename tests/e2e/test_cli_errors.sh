@@ -168,8 +168,8 @@ expect_cmd "no command at all" 2 '' iw
 expect_eq "no command: the usage goes to stderr, nothing to stdout" "$(iw 2>/dev/null)" ""
 for w in 0 0.05 3601 abc 1x -1 '' inf nan; do
 	if [ "$w" = -1 ]; then
-		# "-1" is not a number to the parser: it is an unknown option
-		expect_cmd "--watch -1" 2 "^icmpwall: unknown option '-1'" iw stats "$DEV_P" --watch -1
+		# "-1" is taken as the value, and refused by name
+		expect_cmd "--watch -1" 2 "^icmpwall: invalid --watch interval '-1'" iw stats "$DEV_P" --watch -1
 	else
 		expect_cmd "--watch=$w" 2 "^icmpwall: invalid --watch interval '$w' \(0\.1 to 3600 seconds\)$" \
 			iw stats "$DEV_P" --watch="$w"
