@@ -14,38 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
 #include "icmpwall.skel.h"
-
-/* CONFIG_HZ from the kernel's config (/proc/config.gz or /boot/config-RELEASE), the way
- * libbpf resolves __kconfig externs. 0 when neither can be read. */
-static unsigned int kernel_hz(void)
-{
-	char path[PATH_MAX], line[256];
-	struct utsname u;
-	unsigned int hz = 0;
-	gzFile f;
-
-	f = gzopen("/proc/config.gz", "r");
-	if (!f && !uname(&u)) {
-		snprintf(path, sizeof(path), "/boot/config-%s", u.release);
-		f = gzopen(path, "r");
-	}
-	if (!f)
-		return 0;
-	while (gzgets(f, line, sizeof(line)))
-		if (sscanf(line, "CONFIG_HZ=%u", &hz) == 1)
-			break;
-	gzclose(f);
-	return hz;
-}
 
 static const char *mode_str(__u32 mode)
 {
@@ -219,7 +194,7 @@ int cmd_attach(struct cmd_args *a)
 		.abi = IW_ABI_VERSION,
 		.ifindex = d.ifindex,
 		.mode = got,
-		.hz = kernel_hz(),
+		.hz = iw_kernel_hz(),
 		.attached_at = time(NULL),
 		.sources = sources,
 		.netns = iw_netns_ino(),
@@ -376,7 +351,6 @@ static void status_row(const struct iw_dev *d, struct json *j)
 int cmd_status(struct cmd_args *a)
 {
 	char (*names)[IF_NAMESIZE] = calloc(MAX_STATUS, IF_NAMESIZE);
-	struct if_nameindex *ifs = NULL;
 	bool json = opt_set(a, "json");
 	struct json j;
 	int n = 0, shown = 0, ret = 0;
@@ -412,25 +386,12 @@ int cmd_status(struct cmd_args *a)
 		free(names);
 		return 1;
 	}
-	/* Pinned attachments, and attached programs whose pins live elsewhere. */
-	n = iw_list_pinned(names, MAX_STATUS);
+	n = iw_list_attachments(names, MAX_STATUS);
 	if (n < 0) {
 		pr_err("cannot read %s: %s", IW_PIN_ROOT, strerror(-n));
 		free(names);
 		return 1;
 	}
-	ifs = if_nameindex();
-	for (struct if_nameindex *i = ifs; i && i->if_index && n < MAX_STATUS; i++) {
-		__u32 id;
-		bool known = false;
-
-		for (int k = 0; k < n && !known; k++)
-			known = !strcmp(names[k], i->if_name);
-		if (!known && iw_find_prog(i->if_index, &id, NULL, NULL) == 1)
-			snprintf(names[n++], IF_NAMESIZE, "%s", i->if_name);
-	}
-	if (ifs)
-		if_freenameindex(ifs);
 
 	if (json) {
 		json_init(&j, stdout);

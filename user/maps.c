@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include <sys/utsname.h>
+#include <zlib.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -474,6 +476,49 @@ int iw_list_pinned(char (*names)[IF_NAMESIZE], int max)
 	}
 	closedir(dh);
 	return n;
+}
+
+int iw_list_attachments(char (*names)[IF_NAMESIZE], int max)
+{
+	struct if_nameindex *ifs;
+	int n = iw_list_pinned(names, max);
+
+	if (n < 0)
+		return n;
+	ifs = if_nameindex();
+	for (struct if_nameindex *i = ifs; i && i->if_index && n < max; i++) {
+		bool known = false;
+		__u32 id;
+
+		for (int k = 0; k < n && !known; k++)
+			known = !strcmp(names[k], i->if_name);
+		if (!known && iw_find_prog(i->if_index, &id, NULL, NULL) == 1)
+			snprintf(names[n++], IF_NAMESIZE, "%s", i->if_name);
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	return n;
+}
+
+unsigned int iw_kernel_hz(void)
+{
+	char path[PATH_MAX], line[256];
+	struct utsname u;
+	unsigned int hz = 0;
+	gzFile f;
+
+	f = gzopen("/proc/config.gz", "r");
+	if (!f && !uname(&u)) {
+		snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+		f = gzopen(path, "r");
+	}
+	if (!f)
+		return 0;
+	while (gzgets(f, line, sizeof(line)))
+		if (sscanf(line, "CONFIG_HZ=%u", &hz) == 1)
+			break;
+	gzclose(f);
+	return hz;
 }
 
 /* ---- per-CPU counters ------------------------------------------------------------- */

@@ -93,6 +93,13 @@ int iw_pin_all(struct iw_dev *d);
 int iw_remove_pins(const char *dir);
 /* Names of the interfaces that have a pin directory, at most max. */
 int iw_list_pinned(char (*names)[IF_NAMESIZE], int max);
+/* Every attachment to be seen from here: the pinned ones, and interfaces of this network
+ * namespace with icmpwall's program attached whose pins live elsewhere. At most max; a
+ * negative errno when the pins cannot be read. */
+int iw_list_attachments(char (*names)[IF_NAMESIZE], int max);
+/* The kernel's CONFIG_HZ, read the way libbpf reads kconfig (/proc/config.gz, else
+ * /boot/config-RELEASE); 0 when neither says. */
+unsigned int iw_kernel_hz(void);
 
 /* icmpwall's program on ifindex: returns 1 and fills id and mode when there is one, 0 when
  * there is none, a negative errno on error. *other_id is set to a foreign program's id. */

@@ -74,30 +74,12 @@ static int collect(char **devs, int n, struct dev_snap *d, int *nd)
 	int count = 0;
 
 	if (!n) {
-		struct if_nameindex *ifs;
-
 		names = calloc(MAX_DEVS, IF_NAMESIZE);
-		if (!names)
-			return -1;
-		if (iw_bpffs_ensure()) {
+		if (!names || iw_bpffs_ensure() ||
+		    (n = iw_list_attachments(names, MAX_DEVS)) < 0) {
 			free(names);
 			return -1;
 		}
-		n = iw_list_pinned(names, MAX_DEVS);
-		if (n < 0)
-			n = 0;
-		ifs = if_nameindex();
-		for (struct if_nameindex *i = ifs; i && i->if_index && n < MAX_DEVS; i++) {
-			bool known = false;
-			__u32 id;
-
-			for (int k = 0; k < n && !known; k++)
-				known = !strcmp(names[k], i->if_name);
-			if (!known && iw_find_prog(i->if_index, &id, NULL, NULL) == 1)
-				snprintf(names[n++], IF_NAMESIZE, "%s", i->if_name);
-		}
-		if (ifs)
-			if_freenameindex(ifs);
 	}
 	for (int i = 0; i < n && count < MAX_DEVS; i++) {
 		const char *name = names ? names[i] : devs[i];

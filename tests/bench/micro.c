@@ -34,7 +34,6 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -270,25 +269,6 @@ static struct icmpwall_bpf *skel;
 static struct bench_floor *fl;
 static struct iw_dev dev;
 
-static unsigned int kernel_hz(void)
-{
-	char line[256];
-	unsigned int hz = 0;
-	struct utsname u;
-	gzFile f = gzopen("/proc/config.gz", "r");
-
-	if (!f && !uname(&u)) {
-		snprintf(line, sizeof(line), "/boot/config-%s", u.release);
-		f = gzopen(line, "r");
-	}
-	if (!f)
-		return 0;
-	while (gzgets(f, line, sizeof(line)))
-		if (sscanf(line, "CONFIG_HZ=%u", &hz) == 1)
-			break;
-	gzclose(f);
-	return hz;
-}
 
 static int load(void)
 {
@@ -311,7 +291,7 @@ static int load(void)
 			return -ENOENT;
 		dev.fds[i] = dup(bpf_map__fd(m));
 	}
-	dev.meta.hz = kernel_hz();
+	dev.meta.hz = iw_kernel_hz();
 	if (!dev.meta.hz) {
 		fprintf(stderr, "micro: cannot read CONFIG_HZ; assuming 1000\n");
 		dev.meta.hz = 1000;

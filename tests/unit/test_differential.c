@@ -28,10 +28,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
@@ -103,26 +101,6 @@ static long env_long(const char *name, long dflt)
 	return *end || v < 0 ? dflt : v;
 }
 
-/* CONFIG_HZ, the way attach finds it: /proc/config.gz, /boot/config-RELEASE, else 250. */
-static uint32_t kernel_hz(void)
-{
-	char path[300], line[256];
-	struct utsname u;
-	unsigned int v = 0;
-	gzFile f = gzopen("/proc/config.gz", "r");
-
-	if (!f && !uname(&u)) {
-		snprintf(path, sizeof(path), "/boot/config-%s", u.release);
-		f = gzopen(path, "r");
-	}
-	if (!f)
-		return 250;
-	while (gzgets(f, line, sizeof(line)))
-		if (sscanf(line, "CONFIG_HZ=%u", &v) == 1)
-			break;
-	gzclose(f);
-	return v ? v : 250;
-}
 
 /* ---- maps ------------------------------------------------------------------------------ */
 
@@ -630,7 +608,7 @@ static int setup(void)
 		return -1;
 	}
 	prog_fd = bpf_program__fd(skel->progs.icmpwall);
-	hz = kernel_hz();
+	hz = iw_kernel_hz() ?: 250;
 	/* the maps by the names the CLI pins them under */
 	iw_dev_init(&dev);
 	snprintf(dev.name, sizeof(dev.name), "difftest");
