@@ -3,11 +3,13 @@
  * icmpwall.bpf.c - the XDP program: count and police ICMP and ICMPv6.
  *
  * Non-ICMP traffic leaves through the first XDP_PASS it reaches, untouched and uncounted.
- * Every ICMP packet goes through judge(), which returns a verdict (pass or drop, and a
- * reason), and through finish(), the one exit that records it in the per-CPU counters.
+ * Plain ICMP whose type's fast word decides it takes a straight line (fast_ipv4/6); every
+ * other ICMP packet goes through the general parser and iw_judge(). Either way the verdict
+ * (pass or drop, and a reason) reaches record(), the one exit that counts it in the per-CPU
+ * counters.
  *
- * Order of checks (see include/icmpwall.h and README.md): malformed -> ping of death ->
- * deny list -> allow list -> fragments -> max-size -> checksum -> type/code rule.
+ * Order of checks (docs/semantics.md): malformed -> ping of death -> deny list -> allow
+ * list -> fragments -> max-size -> checksum -> type/code rule.
  */
 #include "parsing.h"
 #include "icmpwall.h"
@@ -114,7 +116,7 @@ enum pkt_class {
 };
 
 /*
- * What the parser learnt about an ICMP packet. Scalars only: judge() is a global function,
+ * What the parser learnt about an ICMP packet. Scalars only: iw_judge() is a global function,
  * verified once on its own, and re-derives header pointers from these offsets. That keeps
  * the verifier from walking every parse path (VLAN tags, extension headers) through every
  * policy path.

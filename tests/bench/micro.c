@@ -7,8 +7,8 @@
  * back to back, in ROUNDS interleaved rounds (the floor first in even rounds, icmpwall first
  * in odd ones, so that a drift of the machine charges both alike). Each class installs its
  * own policy the way the CLI does (policy_parse_buf + iw_policy_install: a compiled policy
- * in a new inner map swapped into iw_policy slot 0), and drains its bucket first where the
- * class is about an empty one.
+ * written to the copy of iw_conf not in force, with its fast words, then flipped in), and
+ * drains its bucket first where the class is about an empty one.
  *
  * The time of one run is the CPU time of this thread across the syscall, divided by
  * REPEAT: nanosecond clock, sub-nanosecond resolution per packet, and time spent
