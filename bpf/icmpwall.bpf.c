@@ -823,40 +823,59 @@ __noinline int iw_src6_episode(const struct iw_src6_key *key, __u32 info)
 	return 0;
 }
 
+enum src_charge {
+	SRC_OK,			/* within the source's limit: its token taken */
+	SRC_DROP,		/* over it, or the source cannot be tracked (fail closed) */
+	SRC_DROP_START,		/* over it, and this CPU starts the source's episode */
+};
+
 /*
- * The source's bucket: found or created in the family's LRU table and charged; on a drop
- * its episode is counted and, if new, started. Returns false when the packet is over the
- * source's limit, or when the source cannot be tracked at all (fail closed). saddr is the
- * packet's source address (network order), type its ICMP type.
+ * The source's bucket in the family's LRU table map, found or created under key, and
+ * charged; a drop is counted for the source's episode. Inlined with map constant.
+ */
+static __always_inline enum src_charge src_charge(void *map, const void *key,
+						  const struct iw_rule *r, __u64 now)
+{
+	struct iw_src_state fresh = { .tat = (now & ~IW_EPOCH_MASK) | r->src.epoch };
+	struct iw_src_state *st = bpf_map_lookup_elem(map, key);
+
+	if (!st) {
+		bpf_map_update_elem(map, key, &fresh, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(map, key);
+		if (!st)
+			return SRC_DROP;
+	}
+	if (gcra(&st->tat, &r->src, now))
+		return SRC_OK;
+	st->drops++;
+	return __builtin_expect(episode_claim(&st->active, &st->tick_j), 0) ? SRC_DROP_START :
+									       SRC_DROP;
+}
+
+/*
+ * A source's limit: its bucket keyed by its prefix (masked to the rule's length) and the
+ * rule's src_id. Returns false when the packet is over the limit or the source cannot be
+ * tracked. saddr is the packet's source address (network order), type its ICMP type.
  */
 static __always_inline bool src4_ok(__be32 saddr, __u32 type, const struct iw_rule *r, __u64 now)
 {
-	struct iw_src_state fresh = { .tat = (now & ~IW_EPOCH_MASK) | r->src.epoch }, *st;
 	struct iw_src4_key k = { .src_id = r->src_id };
 	__u32 plen = r->src_plen, a = bpf_ntohl(saddr);
+	enum src_charge v;
 
 	k.addr = plen >= 32 ? a : plen ? a & ~(0xffffffffU >> plen) : 0;
-	st = bpf_map_lookup_elem(&iw_src4, &k);
-	if (!st) {
-		bpf_map_update_elem(&iw_src4, &k, &fresh, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&iw_src4, &k);
-		if (!st)
-			return false;
-	}
-	if (gcra(&st->tat, &r->src, now))
-		return true;
-	st->drops++;
-	if (__builtin_expect(episode_claim(&st->active, &st->tick_j), 0))
+	v = src_charge(&iw_src4, &k, r, now);
+	if (v == SRC_DROP_START)
 		iw_src4_episode(&k, (type & 0xff) | plen << 8);
-	return false;
+	return v == SRC_OK;
 }
 
 static __always_inline bool src6_ok(const struct in6_addr *saddr, __u32 type,
 				    const struct iw_rule *r, __u64 now)
 {
-	struct iw_src_state fresh = { .tat = (now & ~IW_EPOCH_MASK) | r->src.epoch }, *st;
 	struct iw_src6_key k = { .src_id = r->src_id };
 	__u32 plen = r->src_plen;
+	enum src_charge v;
 	int i;
 
 	__builtin_memcpy(k.addr, saddr, 16);
@@ -869,19 +888,10 @@ static __always_inline bool src6_ok(const struct in6_addr *saddr, __u32 type,
 		else if (bits < 8)
 			k.addr[i] &= (__u8)(0xff << (8 - bits));
 	}
-	st = bpf_map_lookup_elem(&iw_src6, &k);
-	if (!st) {
-		bpf_map_update_elem(&iw_src6, &k, &fresh, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&iw_src6, &k);
-		if (!st)
-			return false;
-	}
-	if (gcra(&st->tat, &r->src, now))
-		return true;
-	st->drops++;
-	if (__builtin_expect(episode_claim(&st->active, &st->tick_j), 0))
+	v = src_charge(&iw_src6, &k, r, now);
+	if (v == SRC_DROP_START)
 		iw_src6_episode(&k, (type & 0xff) | plen << 8);
-	return false;
+	return v == SRC_OK;
 }
 
 /* Global bucket b with rule r's global limit: true when the packet conforms and took its

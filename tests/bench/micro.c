@@ -53,6 +53,7 @@
 #include "icmpwall.h"
 #include "icmpwall.skel.h"
 #include "floor.skel.h"
+#include "csum.h"
 
 #define FRAME_MAX	2048
 #define MAX_ROUNDS	101
@@ -66,24 +67,6 @@ struct frame {
 
 static const unsigned char mac_dst[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 static const unsigned char mac_src[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-
-static unsigned int sum16(unsigned int sum, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (unsigned int)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (unsigned int)p[len - 1] << 8;
-	return sum;
-}
-
-static unsigned short csum(unsigned int sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((unsigned short)~sum);
-}
 
 static void *eth(struct frame *f, unsigned short proto)
 {
@@ -390,6 +373,21 @@ static const struct klass *find_class(const char *name)
 	return NULL;
 }
 
+/* For a class compared with another (k->vs): its time less the other's, round by round.
+ * False when there is no such class or it did not run. */
+static bool vs_delta(const struct klass *k, const struct result *r, int rounds, struct stat3 *out)
+{
+	const struct klass *v = k->vs ? find_class(k->vs) : NULL;
+	double x[MAX_ROUNDS];
+
+	if (!v || !res[v - classes].run)
+		return false;
+	for (int n = 0; n < rounds; n++)
+		x[n] = r->iw_ns[n] - res[v - classes].iw_ns[n];
+	*out = stat3(x, rounds);
+	return true;
+}
+
 static void json_stat(FILE *o, const char *key, struct stat3 s, const char *tail)
 {
 	fprintf(o, "\"%s\": {\"median\": %.3f, \"min\": %.3f, \"max\": %.3f}%s", key, s.med,
@@ -445,7 +443,7 @@ static void report(FILE *o, FILE *j, __u32 repeat, int rounds, int cpu)
 	for (size_t i = 0; i < NCLASSES; i++) {
 		const struct klass *k = &classes[i];
 		struct result *r = &res[i];
-		struct stat3 f, w, d, q;
+		struct stat3 f, w, d, q, vs;
 		char tgt[16] = "-", verdict[32] = "", dd[40], rr[40];
 
 		if (!r->run)
@@ -458,19 +456,8 @@ static void report(FILE *o, FILE *j, __u32 repeat, int rounds, int cpu)
 			snprintf(tgt, sizeof(tgt), "%.0f", k->target);
 			snprintf(verdict, sizeof(verdict), "%s", d.med <= k->target ? "meets" : "MISSES");
 		}
-		if (k->vs) {
-			const struct klass *v = find_class(k->vs);
-			struct result *rv = &res[v - classes];
-
-			if (rv->run) {
-				double x[MAX_ROUNDS];
-
-				for (int n = 0; n < rounds; n++)
-					x[n] = r->iw_ns[n] - rv->iw_ns[n];
-				snprintf(verdict, sizeof(verdict), "+%.1f ns vs %s", stat3(x, rounds).med,
-					 k->vs);
-			}
-		}
+		if (vs_delta(k, r, rounds, &vs))
+			snprintf(verdict, sizeof(verdict), "+%.1f ns vs %s", vs.med, k->vs);
 		snprintf(dd, sizeof(dd), "%+.2f [%+.2f..%+.2f]", d.med, d.min, d.max);
 		snprintf(rr, sizeof(rr), "%.2f [%.2f..%.2f]", q.med, q.min, q.max);
 		fprintf(o, "%-18s %8.2f %8.2f %24s %22s %7s  %s\n", k->name, f.med, w.med, dd, rr,
@@ -497,6 +484,7 @@ static void report(FILE *o, FILE *j, __u32 repeat, int rounds, int cpu)
 	for (size_t i = 0; i < NCLASSES; i++) {
 		const struct klass *k = &classes[i];
 		struct result *r = &res[i];
+		struct stat3 vs;
 
 		if (!r->run)
 			continue;
@@ -516,18 +504,9 @@ static void report(FILE *o, FILE *j, __u32 repeat, int rounds, int cpu)
 		if (k->target > 0)
 			fprintf(j, "\"target_delta_ns\": %.1f, \"meets_target\": %s, ", k->target,
 				stat3(r->delta, rounds).med <= k->target ? "true" : "false");
-		if (k->vs) {
-			const struct klass *v = find_class(k->vs);
-			struct result *rv = &res[v - classes];
-
-			if (rv->run) {
-				double x[MAX_ROUNDS];
-
-				for (int n = 0; n < rounds; n++)
-					x[n] = r->iw_ns[n] - rv->iw_ns[n];
-				fprintf(j, "\"vs\": \"%s\", ", k->vs);
-				json_stat(j, "delta_vs_ns", stat3(x, rounds), ", ");
-			}
+		if (vs_delta(k, r, rounds, &vs)) {
+			fprintf(j, "\"vs\": \"%s\", ", k->vs);
+			json_stat(j, "delta_vs_ns", vs, ", ");
 		}
 		fprintf(j, "\"rounds_delta_ns\": [");
 		for (int n = 0; n < rounds; n++)

@@ -45,6 +45,7 @@
 #include <bpf/libbpf.h>
 
 #include "floor.skel.h"
+#include "csum.h"
 
 #define FRAMES_PER_CALL		(1u << 20)	/* the first call's; then doubled up to */
 #define MAX_FRAMES_PER_CALL	(1u << 24)	/* while a call takes less than */
@@ -63,24 +64,6 @@ static int usage(void)
 			"       xdpgen attach DEV drop|pass|touch [native|generic]\n"
 			"       xdpgen detach DEV\n");
 	return 2;
-}
-
-static unsigned int sum16(unsigned int sum, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (unsigned int)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (unsigned int)p[len - 1] << 8;
-	return sum;
-}
-
-static unsigned short csum(unsigned int sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((unsigned short)~sum);
 }
 
 static int dev_mac(const char *dev, unsigned char *mac)

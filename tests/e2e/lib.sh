@@ -65,6 +65,27 @@ expect_cmd() {
 	fi
 }
 
+# Commands recorded in a file each, $T/TAG.out, .err and .rc (by a `run TAG CMD...` of the
+# test's own, often inside one `ip netns exec` session): their exit code and output.
+r_rc() { cat "$T/$1.rc" 2>/dev/null || echo missing; }
+r_out() { cat "$T/$1.out" 2>/dev/null; }
+r_err() { cat "$T/$1.err" 2>/dev/null; }
+
+# expect_run DESC TAG RC STDERR_REGEX: expect_cmd for a command recorded that way.
+expect_run() {
+	local desc=$1 tag=$2 want=$3 re=$4 rc out lines
+	rc=$(r_rc "$tag")
+	out=$(r_err "$tag")
+	lines=$(printf '%s' "$out" | grep -c '')
+	if [ "$rc" != "$want" ]; then
+		nok "$desc: exit $rc, expected $want (stderr: $out)"
+	elif [ -n "$re" ] && { [ "$lines" -ne 1 ] || ! [[ "$out" =~ $re ]]; }; then
+		nok "$desc: stderr '$out' is not one line matching /$re/"
+	else
+		ok "$desc"
+	fi
+}
+
 iw() { ip netns exec "$NS_P" "$IW" "$@"; }
 in_p() { ip netns exec "$NS_P" "$@"; }
 in_c() { ip netns exec "$NS_C" "$@"; }

@@ -8,9 +8,6 @@ T=$(mktemp -d /tmp/iwt-cli.XXXXXX)
 CLEANUP+=("rm -rf $T")
 # nobody must be able to run the binary and read the policy files in here
 chmod 755 "$T"
-# A private copy of the binary: the build may be redone while this test runs, and an
-# attachment made by one build must be driven by the same build.
-cp "$IW" "$T/icmpwall" && chmod 755 "$T/icmpwall" && IW=$T/icmpwall
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 NOSUCH=nosuch$$
 NOSUCH=${NOSUCH:0:15}

@@ -11,9 +11,6 @@ source "$(dirname "$0")/lib.sh"
 
 T=$(mktemp -d /tmp/iwt-counting.XXXXXX)
 CLEANUP+=("rm -rf $T")
-# A private copy of the binary: the build may be redone while this test runs, and an
-# attachment made by one build must be driven by the same build.
-cp "$IW" "$T/icmpwall" && IW=$T/icmpwall
 PY=/usr/bin/python3
 IP6_X=fd00:$NET::99	# an address nobody owns: replies to it never come back as ICMP
 

@@ -11,9 +11,7 @@ source "$(dirname "$0")/lib.sh"
 
 T=$(mktemp -d /tmp/iwt-lifecycle.XXXXXX)
 CLEANUP+=("rm -rf $T")
-# A private copy of the binary: the build may be redone while this test runs, and an
-# attachment made by one build must be driven by the same build.
-chmod 755 "$T" && cp "$IW" "$T/icmpwall" && IW=$T/icmpwall
+chmod 755 "$T"
 # The pins the contract names: the program and these maps (a build may add more maps).
 PINS="iw_cidr4 iw_cidr6 iw_conf iw_ctl iw_episodes iw_events iw_reasons iw_src4 iw_src6 iw_state iw_stats iw_top prog"
 PIN=/sys/fs/bpf/icmpwall
@@ -28,24 +26,6 @@ sess() {
 		cat
 	} >"$T/sess.sh"
 	in_p env IW="$IW" T="$T" PIN="$PIN" DEV_P="$DEV_P" bash "$T/sess.sh"
-}
-r_rc() { cat "$T/$1.rc" 2>/dev/null || echo missing; }
-r_out() { cat "$T/$1.out" 2>/dev/null; }
-r_err() { cat "$T/$1.err" 2>/dev/null; }
-
-# expect_run DESC TAG RC STDERR_REGEX: like expect_cmd, for a command recorded by `run`.
-expect_run() {
-	local desc=$1 tag=$2 want=$3 re=$4 rc out lines
-	rc=$(r_rc "$tag")
-	out=$(r_err "$tag")
-	lines=$(printf '%s' "$out" | grep -c '')
-	if [ "$rc" != "$want" ]; then
-		nok "$desc: exit $rc, expected $want (stderr: $out)"
-	elif [ -n "$re" ] && { [ "$lines" -ne 1 ] || ! [[ "$out" =~ $re ]]; }; then
-		nok "$desc: stderr '$out' is not one line matching /$re/"
-	else
-		ok "$desc"
-	fi
 }
 
 # missing_pins TAG: the contract's pins that a recorded `ls` of a pin directory lacks

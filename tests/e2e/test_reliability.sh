@@ -39,23 +39,6 @@ sess() {
 	in_p env IW="$IW" T="$T" PIN="$PIN" DEV_P="$DEV_P" NS_C="$NS_C" IP_P="$IP_P" \
 		bash "$T/sess.sh"
 }
-r_rc() { cat "$T/$1.rc" 2>/dev/null || echo missing; }
-r_out() { cat "$T/$1.out" 2>/dev/null; }
-r_err() { cat "$T/$1.err" 2>/dev/null; }
-# expect_run DESC TAG RC STDERR_REGEX: expect_cmd for a command recorded by `run`
-expect_run() {
-	local desc=$1 tag=$2 want=$3 re=$4 rc out lines
-	rc=$(r_rc "$tag")
-	out=$(r_err "$tag")
-	lines=$(printf '%s' "$out" | grep -c '')
-	if [ "$rc" != "$want" ]; then
-		nok "$desc: exit $rc, expected $want (stderr: $out)"
-	elif [ -n "$re" ] && { [ "$lines" -ne 1 ] || ! [[ "$out" =~ $re ]]; }; then
-		nok "$desc: stderr '$out' is not one line matching /$re/"
-	else
-		ok "$desc"
-	fi
-}
 # expect_refused DESC REGEX CMD...: CMD fails (exit 1 or 2) with one stderr line matching
 # REGEX and nothing on stdout
 expect_refused() {
