@@ -50,8 +50,8 @@ enum iw_family {
 /*
  * Counters per family x type x code. Codes 0..15 each have their own row; codes 16..255
  * share row 16 of their type. Every code defined by IANA today is below 16, so nothing real
- * is folded, and 17 rows per type instead of 256 keep the per-CPU array at 209 KiB per CPU
- * (2 x 256 x 17 x 24 bytes) instead of 3 MiB per CPU.
+ * is folded, and 17 rows per type instead of 256 keep the per-CPU array at 272 KiB per CPU
+ * (2 x 256 x 17 x 32 bytes) instead of 4 MiB per CPU.
  */
 #define IW_NCODES		17
 #define IW_CODE_FOLD		16
@@ -70,11 +70,15 @@ struct iw_row_counter {
 	__u64 packets;
 	__u64 bytes;	/* frame bytes as seen by XDP (Ethernet header included) */
 	__u64 dropped;
+	__u64 rate_dropped;	/* of dropped, by a rate rule: the IW_R_RATE drop reason lives
+				 * here, in the line a flood's packet writes anyway, rather than
+				 * in iw_reasons */
 };
 
 /*
  * Why a packet was dropped, or something notable about one that passed. The reasons
- * map is indexed by IW_REASON_IDX(dropped, reason).
+ * map, packets per reason, is indexed by IW_REASON_IDX(dropped, reason); its slot for
+ * IW_R_RATE drops stays 0: those are the rows' rate_dropped, summed.
  */
 enum iw_reason {
 	IW_R_NONE = 0,
@@ -94,7 +98,6 @@ enum iw_reason {
 
 struct iw_reason_counter {
 	__u64 packets;
-	__u64 bytes;
 };
 
 /* ---- policy ------------------------------------------------------------------------ */
@@ -225,12 +228,12 @@ struct iw_src6_key {
 /* A per-source bucket, and the flood episode of that source (see events below). */
 struct iw_src_state {
 	__u64 tat;
-	__u64 started_ns;	/* episode start (CLOCK_MONOTONIC), while active */
-	__u64 tick_j;		/* jiffies at the episode's start or last tick */
+	__u64 started_ns;	/* episode start (CLOCK_MONOTONIC), while one runs */
+	__u64 until;		/* an episode runs while jiffies is below this (struct iw_claim) */
 	__u32 drops;		/* dropped since the episode started */
 	__u32 reported;		/* drops at the last event */
-	__u32 active;		/* 1 while an episode runs */
 	__u32 info;		/* type | prefix length << 8, for the episode's events */
+	__u32 pad;
 	struct bpf_timer timer;
 };
 
@@ -318,12 +321,20 @@ enum iw_fast_kind {
 
 /* The program's configuration, a global in section .data.conf: one direct address, no map
  * lookup. The CLI writes it through mmap. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "iw_conf.gate assumes little-endian");
+
 struct iw_conf {
-	__u32 active;			/* pol[active & 1] is in force */
-	__u32 pad;
+	union {
+		struct {
+			__u32 active;	/* pol[active & 1] is in force */
+			__u32 top;	/* 1 while top tracking runs (top_until) */
+		};
+		__u64 gate;		/* both in one load: a fast word applies only while
+					 * gate equals its copy (no top; little-endian) */
+	};
 	__u64 top_until;		/* top tracking (every packet to the judge) runs while
 					 * CLOCK_MONOTONIC_COARSE ns is below this; the program
-					 * sets it to 0 once past */
+					 * sets it and top to 0 once past */
 	__u64 fast[IW_NFAM][256];	/* fast words of the policy in force */
 	struct iw_meta meta;		/* what attach recorded; the program does not read it */
 	struct iw_policy pol[2];
@@ -398,10 +409,12 @@ struct iw_episode {
 	struct bpf_timer timer;
 };
 
+/* Whether an episode runs, in one word: it does while jiffies is below until (compared
+ * as a signed difference; 0: it ended). Its start and every tick set until to
+ * IW_EV_STALE_JIFFIES ahead, so an episode whose timer died lapses by itself; a drop needs
+ * one load and one comparison with the clock it already read to tell. */
 struct iw_claim {
-	__u64 tick_j;		/* jiffies at the episode's start or last tick */
-	__u32 active;		/* 1 while an episode runs (or its timer could not start) */
-	__u32 pad;
+	__u64 until;
 };
 
 /* What the program writes on its hot paths, a global in section .data.state: the global

@@ -49,7 +49,10 @@ int snapshot_read(const struct iw_dev *d, struct snapshot *s)
 		s->total.packets += s->rows[r].packets;
 		s->total.bytes += s->rows[r].bytes;
 		s->total.dropped += s->rows[r].dropped;
+		s->total.rate_dropped += s->rows[r].rate_dropped;
 	}
+	/* the program counts rate drops in their rows, not in iw_reasons (include/icmpwall.h) */
+	s->reasons[IW_REASON_IDX(1, IW_R_RATE)].packets += s->total.rate_dropped;
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * top.c - `icmpwall top DEV [-n N] [--interval S] [--json]`: the heaviest ICMP sources over
- * an interval. Tracking runs only while a top runs (iw_conf.top_until); each CPU
+ * an interval. Tracking runs only while a top runs (iw_conf.top, top_until); each CPU
  * keeps a HeavyKeeper table (include/icmpwall.h), merged here.
  *
  * How exact: a source that held its slot for the whole interval is counted exactly (the
@@ -54,7 +54,15 @@ static int set_until(const struct iw_dev *d, __u64 until)
 
 	if (!conf)
 		return -errno;
-	__atomic_store_n(&conf->top_until, until, __ATOMIC_RELEASE);
+	/* the deadline first, then the switch that sends every packet to the judge; the other
+	 * way round to stop */
+	if (until) {
+		__atomic_store_n(&conf->top_until, until, __ATOMIC_RELEASE);
+		__atomic_store_n(&conf->top, 1, __ATOMIC_RELEASE);
+	} else {
+		__atomic_store_n(&conf->top, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&conf->top_until, 0, __ATOMIC_RELEASE);
+	}
 	iw_conf_unmap(conf);
 	return 0;
 }

@@ -819,7 +819,7 @@ void model_run(struct model *m, const uint8_t *f, uint32_t len, struct model_ver
 		       over ? "rate over its budget (4.9)" : "rate within its budget (4.9)");
 	}
 out:
-	if (v->reason != IW_R_NONE)
+	if (v->reason != IW_R_NONE && !(v->action == XDP_DROP && v->reason == IW_R_RATE))
 		v->slot = IW_REASON_IDX(v->action == XDP_DROP, v->reason);
 }
 

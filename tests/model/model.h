@@ -149,8 +149,9 @@ struct model_verdict {
 	uint32_t action;	/* XDP_PASS or XDP_DROP */
 	int reason;		/* IW_R_*, IW_R_NONE when none */
 	int row;		/* iw_stats row that moves, -1: none */
-	int slot;		/* iw_reasons slot that moves, -1: none */
-	uint32_t bytes;		/* frame length: what the row and slot move by */
+	int slot;		/* iw_reasons slot that moves by one packet, -1: none (a
+				 * rate drop moves the row's rate_dropped instead) */
+	uint32_t bytes;		/* frame length: what the row moves by */
 	const char *step;	/* the step of section 4 that decided */
 	int stale;		/* a rate decision on a bucket that once went unused across
 				 * this many changes of its limit (for reports) */

@@ -115,8 +115,15 @@ static int row_sum(__u32 i, struct iw_row_counter *out)
 		out->packets += v[c].packets;
 		out->bytes += v[c].bytes;
 		out->dropped += v[c].dropped;
+		out->rate_dropped += v[c].rate_dropped;
 	}
 	return 0;
+}
+
+static bool row_same(const struct iw_row_counter *a, const struct iw_row_counter *b)
+{
+	return a->packets == b->packets && a->bytes == b->bytes && a->dropped == b->dropped &&
+	       a->rate_dropped == b->rate_dropped;
 }
 
 /* A whole per-CPU array, summed over the CPUs; n entries of size sz (8-byte words). */
@@ -463,28 +470,27 @@ static void report_tables(struct run *r, bool print)
 	for (int i = 0; i < IW_NROWS; i++) {
 		struct iw_row_counter *w = &want_rows[i], *c = &cur_rows[i];
 
-		if (w->packets == c->packets && w->bytes == c->bytes && w->dropped == c->dropped)
+		if (row_same(w, c))
 			continue;
 		row_label(i, rl, sizeof(rl));
 		if (print && shown++ < 6)
-			fprintf(stderr, "    row %s: model %llu packets %llu bytes %llu dropped, "
-				"program %llu %llu %llu\n", rl, (unsigned long long)w->packets,
+			fprintf(stderr, "    row %s: model %llu packets %llu bytes %llu dropped %llu by rate, "
+				"program %llu %llu %llu %llu\n", rl, (unsigned long long)w->packets,
 				(unsigned long long)w->bytes, (unsigned long long)w->dropped,
+				(unsigned long long)w->rate_dropped,
 				(unsigned long long)c->packets, (unsigned long long)c->bytes,
-				(unsigned long long)c->dropped);
+				(unsigned long long)c->dropped, (unsigned long long)c->rate_dropped);
 		*w = *c;	/* one report per deviation */
 	}
 	for (int i = 0; i < IW_NREASON_SLOTS; i++) {
 		struct iw_reason_counter *w = &want_reasons[i], *c = &cur_reasons[i];
 
-		if (w->packets == c->packets && w->bytes == c->bytes)
+		if (w->packets == c->packets)
 			continue;
 		slot_label(i, sl, sizeof(sl));
 		if (print && shown++ < 12)
-			fprintf(stderr, "    reason slot %d (%s): model %llu packets %llu bytes, "
-				"program %llu %llu\n", i, sl, (unsigned long long)w->packets,
-				(unsigned long long)w->bytes, (unsigned long long)c->packets,
-				(unsigned long long)c->bytes);
+			fprintf(stderr, "    reason slot %d (%s): model %llu packets, program %llu\n",
+				i, sl, (unsigned long long)w->packets, (unsigned long long)c->packets);
 		*w = *c;
 	}
 }
@@ -546,11 +552,10 @@ static bool one_frame(struct run *r, struct model *m, const struct gen_frame *f,
 		want_rows[v.row].packets++;
 		want_rows[v.row].bytes += v.bytes;
 		want_rows[v.row].dropped += v.action == XDP_DROP;
+		want_rows[v.row].rate_dropped += v.action == XDP_DROP && v.reason == IW_R_RATE;
 	}
-	if (v.slot >= 0) {
+	if (v.slot >= 0)
 		want_reasons[v.slot].packets++;
-		want_reasons[v.slot].bytes += v.bytes;
-	}
 
 	if (ret != v.action)
 		ok = false;
@@ -565,15 +570,13 @@ static bool one_frame(struct run *r, struct model *m, const struct gen_frame *f,
 			break;
 		}
 		r->rows_checked++;
-		ok = rc.packets == want_rows[row].packets && rc.bytes == want_rows[row].bytes &&
-		     rc.dropped == want_rows[row].dropped;
+		ok = row_same(&rc, &want_rows[row]);
 	}
 	if (ok) {
 		if (read_reasons())
 			ok = false;
 		for (int i = 0; ok && i < IW_NREASON_SLOTS; i++)
-			ok = cur_reasons[i].packets == want_reasons[i].packets &&
-			     cur_reasons[i].bytes == want_reasons[i].bytes;
+			ok = cur_reasons[i].packets == want_reasons[i].packets;
 		r->slots_checked += IW_NREASON_SLOTS;
 	}
 	if (ok && full) {
@@ -581,9 +584,7 @@ static bool one_frame(struct run *r, struct model *m, const struct gen_frame *f,
 		if (read_rows())
 			ok = false;
 		for (int i = 0; ok && i < IW_NROWS; i++)
-			ok = cur_rows[i].packets == want_rows[i].packets &&
-			     cur_rows[i].bytes == want_rows[i].bytes &&
-			     cur_rows[i].dropped == want_rows[i].dropped;
+			ok = row_same(&cur_rows[i], &want_rows[i]);
 		r->rows_checked += IW_NROWS;
 	}
 	if (ok)

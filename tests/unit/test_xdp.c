@@ -427,6 +427,7 @@ static void sum_row(const struct iw_row_counter *v, struct iw_row_counter *sum)
 		sum->packets += v[c].packets;
 		sum->bytes += v[c].bytes;
 		sum->dropped += v[c].dropped;
+		sum->rate_dropped += v[c].rate_dropped;
 	}
 }
 
@@ -458,10 +459,8 @@ static int read_reasons(void)
 		struct iw_reason_counter *v = (struct iw_reason_counter *)pcpu_buf + (size_t)i * ncpus;
 
 		memset(&cur_reasons[i], 0, sizeof(cur_reasons[i]));
-		for (int c = 0; c < ncpus; c++) {
+		for (int c = 0; c < ncpus; c++)
 			cur_reasons[i].packets += v[c].packets;
-			cur_reasons[i].bytes += v[c].bytes;
-		}
 	}
 	return err;
 }
@@ -469,26 +468,33 @@ static int read_reasons(void)
 /* For assertions on totals: what the map holds now. */
 static struct iw_row_counter row_now(int row)
 {
-	struct iw_row_counter r = { ~0ULL, ~0ULL, ~0ULL };
+	struct iw_row_counter r = { ~0ULL, ~0ULL, ~0ULL, ~0ULL };
 
 	read_row(row, &r);
 	return r;
 }
 
+/* Packets counted under a reason. Rate drops are the rows' rate_dropped, summed (the
+ * program leaves their iw_reasons slot at 0; expect_run() checks that it does). */
 static struct iw_reason_counter reason_now(int dropped, int reason)
 {
-	struct iw_reason_counter r = { ~0ULL, ~0ULL };
+	struct iw_reason_counter r = { ~0ULL };
 	__u32 k = IW_REASON_IDX(dropped, reason);
-
 	struct iw_reason_counter *v = pcpu_buf;
 
+	if (dropped && reason == IW_R_RATE) {
+		if (read_rows())
+			return r;
+		r.packets = 0;
+		for (int i = 0; i < IW_NROWS; i++)
+			r.packets += cur_rows[i].rate_dropped;
+		return r;
+	}
 	if (bpf_map_lookup_elem(reasons_fd, &k, pcpu_buf))
 		return r;
-	r.packets = r.bytes = 0;
-	for (int c = 0; c < ncpus; c++) {
+	r.packets = 0;
+	for (int c = 0; c < ncpus; c++)
 		r.packets += v[c].packets;
-		r.bytes += v[c].bytes;
-	}
 	return r;
 }
 
@@ -526,19 +532,22 @@ static int run_prog(const void *d, __u32 len, __u32 *ret)
 
 static bool row_eq(const struct iw_row_counter *a, const struct iw_row_counter *b)
 {
-	return a->packets == b->packets && a->bytes == b->bytes && a->dropped == b->dropped;
+	return a->packets == b->packets && a->bytes == b->bytes && a->dropped == b->dropped &&
+	       a->rate_dropped == b->rate_dropped;
 }
 
 static int row_mismatch(const char *file, int line, int i)
 {
 	char rn[64];
 
-	FAIL_AT(file, line, "row %s: expected %llu packets %llu bytes %llu dropped, got %llu %llu %llu",
+	FAIL_AT(file, line, "row %s: expected %llu packets %llu bytes %llu dropped %llu by rate, got %llu %llu %llu %llu",
 		row_name(i, rn, sizeof(rn)),
 		(unsigned long long)want_rows[i].packets, (unsigned long long)want_rows[i].bytes,
 		(unsigned long long)want_rows[i].dropped,
+		(unsigned long long)want_rows[i].rate_dropped,
 		(unsigned long long)cur_rows[i].packets, (unsigned long long)cur_rows[i].bytes,
-		(unsigned long long)cur_rows[i].dropped);
+		(unsigned long long)cur_rows[i].dropped,
+		(unsigned long long)cur_rows[i].rate_dropped);
 	want_rows[i] = cur_rows[i];	/* one report per deviation */
 	return -1;
 }
@@ -563,7 +572,8 @@ static int verify_rows(const char *file, int line)
 
 /*
  * One frame through the program: the verdict, then exactly one row (or none) moved by
- * {1, len, dropped} and exactly one reason slot (or none) by {1, len}, nothing else. Three
+ * {1, len, dropped, dropped by rate} and exactly one reason slot (or none) by 1, nothing
+ * else; a rate drop moves the row's rate_dropped and no reason slot. Three
  * assertions: verdict, rows, reasons. In fast mode only the expected row is read after the
  * run and the rest of the table is compared by the next verify_rows().
  * Returns 0 when all hold, -1 when not, 1 when the kernel refused to run a frame shorter
@@ -575,7 +585,8 @@ static int expect_run(const char *file, int line, const void *d, __u32 len, int 
 		      int row, int reason)
 {
 	int drop = verdict == XDP_DROP, bad = 0;
-	int slot = reason == IW_R_NONE ? -1 : (int)IW_REASON_IDX(drop, reason);
+	int rate = drop && reason == IW_R_RATE;
+	int slot = reason == IW_R_NONE || rate ? -1 : (int)IW_REASON_IDX(drop, reason);
 	__u32 ret;
 	int err;
 
@@ -596,11 +607,10 @@ static int expect_run(const char *file, int line, const void *d, __u32 len, int 
 		want_rows[row].packets++;
 		want_rows[row].bytes += len;
 		want_rows[row].dropped += drop;
+		want_rows[row].rate_dropped += rate;
 	}
-	if (slot >= 0) {
+	if (slot >= 0)
 		want_reasons[slot].packets++;
-		want_reasons[slot].bytes += len;
-	}
 	if (fast) {
 		if (row >= 0 && (read_row(row, &cur_rows[row]) ||
 				 !row_eq(&cur_rows[row], &want_rows[row])))
@@ -615,15 +625,12 @@ static int expect_run(const char *file, int line, const void *d, __u32 len, int 
 		return -1;
 	}
 	for (int i = 0; i < IW_NREASON_SLOTS; i++) {
-		if (cur_reasons[i].packets == want_reasons[i].packets &&
-		    cur_reasons[i].bytes == want_reasons[i].bytes)
+		if (cur_reasons[i].packets == want_reasons[i].packets)
 			continue;
-		FAIL_AT(file, line, "reason %s %s: expected %llu packets %llu bytes, got %llu %llu (this frame: %s %s)",
+		FAIL_AT(file, line, "reason %s %s: expected %llu packets, got %llu (this frame: %s %s)",
 			i >= IW_NREASONS ? "dropped" : "passed", reason_name(i % IW_NREASONS),
 			(unsigned long long)want_reasons[i].packets,
-			(unsigned long long)want_reasons[i].bytes,
 			(unsigned long long)cur_reasons[i].packets,
-			(unsigned long long)cur_reasons[i].bytes,
 			slot < 0 ? "no reason" : drop ? "dropped" : "passed",
 			slot < 0 ? "" : reason_name(reason));
 		want_reasons[i] = cur_reasons[i];
@@ -709,7 +716,7 @@ static int reset(void)
 		if (!row_eq(&cur_rows[i], &want_rows[i]))
 			err = -EIO;
 	for (int i = 0; !err && i < IW_NREASON_SLOTS; i++)
-		if (cur_reasons[i].packets || cur_reasons[i].bytes)
+		if (cur_reasons[i].packets)
 			err = -EIO;
 	return err;
 }
@@ -867,8 +874,12 @@ TEST(contract_layout)
 	CHECK_EQ(IW_NROWS, 512 * 17 + 2);
 	CHECK_EQ(IW_REASON_IDX(0, IW_R_FRAGMENT), 2);
 	CHECK_EQ(IW_REASON_IDX(1, IW_R_FRAGMENT), IW_NREASONS + 2);
-	CHECK_EQ(sizeof(struct iw_row_counter), 24);
-	CHECK_EQ(sizeof(struct iw_reason_counter), 16);
+	CHECK_EQ(sizeof(struct iw_row_counter), 32);
+	CHECK_EQ(sizeof(struct iw_reason_counter), 8);
+	/* the fast path's one load: active in the low half of gate, top in the high half */
+	CHECK_EQ(offsetof(struct iw_conf, gate), 0);
+	CHECK_EQ(offsetof(struct iw_conf, active), 0);
+	CHECK_EQ(offsetof(struct iw_conf, top), 4);
 	CHECK_EQ(sizeof(struct iw_bucket), 64);
 	/* the skeleton's maps have the contract's sizes */
 	CHECK_EQ(bpf_map__max_entries(skel->maps.iw_stats), IW_NROWS);
@@ -1709,7 +1720,6 @@ TEST(dropped_column)
 	CHECK_EQ(row_now(R4(8, 0)).dropped, 2);
 	CHECK_EQ(row_now(R4(0, 0)).dropped, 0);
 	CHECK_EQ(reason_now(1, IW_R_POLICY).packets, 2);
-	CHECK_EQ(reason_now(1, IW_R_POLICY).bytes, 98 + 146);
 }
 
 TEST(code_rule_over_type_drop)
@@ -2533,4 +2543,60 @@ TEST(nd_obeys_rules_naming_it)
 	DROPS(&f, R6(135, 0), IW_R_RATE);
 	BUILD(&f, .v6 = 1, .src = "fe80::2", .type = 135, .data = 16);
 	PASSES(&f, R6(135, 0), IW_R_NONE);
+}
+
+/* ---- the top switch ------------------------------------------------------------------- */
+
+/* Sources in the top tables of every CPU (slots held). */
+static int top_held(void)
+{
+	int fd = bpf_map__fd(skel->maps.iw_top), held = 0;
+	struct iw_top_slot *v = pcpu_buf;
+
+	for (__u32 k = 0; k < IW_TOP_SLOTS; k++) {
+		if (bpf_map_lookup_elem(fd, &k, v))
+			return -1;
+		for (int c = 0; c < ncpus; c++)
+			held += v[c].fam != 0;
+	}
+	return held;
+}
+
+static int zero_top(void)
+{
+	return zero_pcpu(bpf_map__fd(skel->maps.iw_top), IW_TOP_SLOTS);
+}
+
+/* While top runs (conf.top), no fast word decides: every packet reaches the judge, which
+ * tracks its source. A top that died leaves its deadline behind: the first packet past it
+ * switches tracking off, and the fast words apply again. */
+TEST(top_switch_sends_packets_to_the_judge)
+{
+	static struct iw_conf back;
+	struct frame f;
+	__u32 zero = 0;
+
+	BEGIN();
+	CHECK_OK(zero_top());
+	rule(1, IW_ACT_PASS);
+	pol.type_rule[IW_FAM_ICMP][8] = 1;
+	INSTALL();
+	BUILD(&f, .src = "198.51.100.7", .type = 8, .data = 56);
+	PASSES(&f, R4(8, 0), IW_R_NONE);
+	CHECK_EQ(top_held(), 0);
+	conf.top = 1;
+	conf.top_until = ~0ULL;
+	INSTALL();
+	PASSES(&f, R4(8, 0), IW_R_NONE);
+	CHECK_EQ(top_held(), 1);
+	/* past its deadline: the judge switches tracking off */
+	conf.top_until = 1;
+	INSTALL();
+	CHECK_OK(zero_top());
+	PASSES(&f, R4(8, 0), IW_R_NONE);
+	CHECK_EQ(top_held(), 0);
+	CHECK_OK(bpf_map_lookup_elem(conf_fd, &zero, &back));
+	CHECK_EQ(back.top, 0);
+	CHECK_EQ(back.top_until, 0);
+	CHECK_EQ(back.active, 0);
 }
