@@ -57,7 +57,7 @@ else
 fi
 CPU=${BENCH_CPU:-$(( $(nproc) - 1 ))}
 FRAME=${BENCH_FRAME:-64}
-ALL_CONFIGS="floor floor-touch icmpwall icmpwall-generic xdp-filter nft-limit nft-drop ipt-limit ipt-drop iptl-limit iptl-drop none"
+ALL_CONFIGS="floor floor-touch icmpwall icmpwall-generic xdp-filter xdp-filter-all nft-limit nft-drop ipt-limit ipt-drop iptl-limit iptl-drop none"
 CONFIGS=${BENCH_CONFIGS:-$ALL_CONFIGS}
 
 NS_S=iwb-s-$$
@@ -126,6 +126,11 @@ filter_up() {
 		in_r sh -c "mount -t bpf bpf /sys/fs/bpf &&
 			    xdp-filter load -m native -f ipv4 -p allow $DEV_R &&
 			    xdp-filter ip $IP_S -m src" >/dev/null ;;
+	xdp-filter-all)
+		# the same rule in the program `xdp-filter load DEV` loads: every feature
+		in_r sh -c "mount -t bpf bpf /sys/fs/bpf &&
+			    xdp-filter load -m native -p allow $DEV_R &&
+			    xdp-filter ip $IP_S -m src" >/dev/null ;;
 	nft-limit)
 		in_r nft -f - <<-EOF
 		table ip iwbench {
@@ -185,7 +190,7 @@ check_tools() {
 	local keep=
 	for c in $CONFIGS; do
 		case $c in
-		xdp-filter) t=xdp-filter ;;
+		xdp-filter*) t=xdp-filter ;;
 		iptl-*) t=iptables-legacy ;;
 		*) t= ;;
 		esac
