@@ -1132,7 +1132,7 @@ __noinline int iw_judge(struct xdp_md *ctx, const struct pkt *p)
 
 /* The one exit for ICMP: count the packet in its row and, when there is one, its reason: a
  * rate rule's drops in the row itself (rate_dropped), every other reason in iw_reasons. */
-static __always_inline int record(__u32 row_key, __u32 len, int verdict)
+static __always_inline int record(__u32 row_key, __u64 len, int verdict)
 {
 	__u32 reason = verdict & 0xff, drop = (verdict >> 8) & 1;
 	struct iw_row_counter *row;
@@ -1199,7 +1199,7 @@ static __always_inline int fast_ipv4(void *data, void *data_end)
 {
 	struct iphdr *ip = data + sizeof(struct ethhdr);
 	struct icmp_common *icmp = (void *)(ip + 1);
-	__u32 tot, len = data_end - data;
+	__u64 tot, len = data_end - data;	/* 64-bit: no zero-extensions on the way */
 	int v;
 
 	if (*(__u8 *)ip != 0x45 || (ip->frag_off & bpf_htons(IP_MF | IP_OFFMASK)))
@@ -1220,7 +1220,7 @@ static __always_inline int fast_ipv6(void *data, void *data_end)
 {
 	struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
 	struct icmp_common *icmp = (void *)(ip6 + 1);
-	__u32 plen, len = data_end - data;
+	__u64 plen, len = data_end - data;
 	int v;
 
 	if ((void *)(icmp + 1) > data_end || ip6->nexthdr != IPPROTO_ICMPV6)
