@@ -70,7 +70,7 @@ const volatile __u32 iw_top_decay[IW_TOP_DECAY_STEPS];
  * libbpf makes the section an mmapable array map that the CLI pins as "iw_conf". */
 struct iw_conf iw_conf SEC(".data.conf");
 
-/* Global rate buckets and episode claims: a global of their own section too, reached by
+/* Global rate buckets: a global of their own section too, reached by
  * address (include/icmpwall.h). */
 struct iw_state iw_state SEC(".data.state");
 
@@ -615,7 +615,13 @@ static __always_inline void type_sums(__u32 key, __u64 *packets, __u64 *drops)
 	*drops = s.drops;
 }
 
-/* Makes this CPU the one that starts an episode: none runs (struct iw_claim), or the one
+/* The fast word and episode claim of family x type key (fam * 256 + type). */
+static __always_inline struct iw_fast *type_fast(__u32 key)
+{
+	return &iw_conf.fast[(key >> 8) & 1][key & 0xff];
+}
+
+/* Makes this CPU the one that starts an episode: none runs (struct iw_fast), or the one
  * that does has not ticked for IW_EV_STALE_JIFFIES. now: jiffies. In a flood this is one
  * read of a line that stays shared. */
 static __always_inline bool episode_claim(__u64 *until, __u64 now)
@@ -662,10 +668,10 @@ static int episode_tick(void *map, __u32 *key, struct iw_episode *ep)
 	if (drops != ep->drops) {
 		ep->packets = packets;
 		ep->drops = drops;
-		episode_renew(&iw_state.claims[*key % (IW_NFAM * 256)].until);
+		episode_renew(&type_fast(*key)->until);
 		bpf_timer_start(&ep->timer, IW_EV_PERIOD_NS, 0);
 	} else {
-		WRITE_ONCE(iw_state.claims[*key % (IW_NFAM * 256)].until, 0);
+		WRITE_ONCE(type_fast(*key)->until, 0);
 	}
 	return 0;
 }
@@ -700,7 +706,7 @@ __noinline int iw_episode_start(__u32 key, __u32 reason)
 	type_sums(key, &ep->packets, &ep->drops);
 	ep->start_drops = ep->drops;
 	if (TIMER_START(&ep->timer, &iw_episodes, episode_tick)) {
-		episode_retry(&iw_state.claims[key % (IW_NFAM * 256)].until);
+		episode_retry(&type_fast(key)->until);
 		return 0;
 	}
 	ev = event_new(IW_EV_START, now);
@@ -723,7 +729,7 @@ static __always_inline void type_episode(__u32 fam, __u32 type, __u32 reason, __
 {
 	__u32 key = (fam & 1) * 256 + (type & 0xff);
 
-	if (__builtin_expect(episode_claim(&iw_state.claims[key].until, now), 0))
+	if (__builtin_expect(episode_claim(&type_fast(key)->until, now), 0))
 		iw_episode_start(key, reason);
 }
 
@@ -1167,7 +1173,7 @@ static __always_inline int record(__u32 row_key, __u64 len, int verdict)
  */
 static __always_inline int fast_verdict(__u32 fam, __u32 type, __u32 end, const void *saddr)
 {
-	__u64 w = iw_conf.fast[fam & 1][type & 0xff];
+	__u64 w = iw_conf.fast[fam & 1][type & 0xff].word;
 	__u32 kind = IW_FAST_KIND(w);
 	const struct iw_rule *r;
 

@@ -159,17 +159,19 @@ struct iw_epoch_limit {
 	__u64 tolerance;
 };
 
+/* What a flood's packet reads (interval, tolerance, epoch) comes first: with struct
+ * iw_rule aligned to a cache line, a rule's global limit test reads one line. */
 struct iw_limit {
 	__u64 interval;		/* ticks per packet; 0 = no limit */
 	__u64 tolerance;	/* (burst - 1) x interval, at least IW_MIN_TOLERANCE */
+	__u8 epoch;		/* changes with every change of interval or tolerance */
+	__u8 per_minute;	/* 1: count is per minute */
+	__u8 burst_given;	/* 1: burst was written, 0: it is the default */
+	__u8 pad[5];
 	/* the limit at epochs epoch - IW_EPOCHS + 1 .. epoch, at index epoch % IW_EPOCHS */
 	struct iw_epoch_limit hist[IW_EPOCHS];
 	__u32 count;		/* as written: count per second or per minute */
 	__u32 burst;		/* as written, or the default */
-	__u8 per_minute;	/* 1: count is per minute */
-	__u8 epoch;		/* changes with every change of interval or tolerance */
-	__u8 burst_given;	/* 1: burst was written, 0: it is the default */
-	__u8 pad[5];
 };
 
 struct iw_rule {
@@ -180,7 +182,7 @@ struct iw_rule {
 	__u16 pad;
 	struct iw_limit global;
 	struct iw_limit src;
-};
+} __attribute__((aligned(64)));
 
 enum iw_policy_flags {
 	IW_POL_FRAG_DROP	= 1 << 0,
@@ -229,7 +231,7 @@ struct iw_src6_key {
 struct iw_src_state {
 	__u64 tat;
 	__u64 started_ns;	/* episode start (CLOCK_MONOTONIC), while one runs */
-	__u64 until;		/* an episode runs while jiffies is below this (struct iw_claim) */
+	__u64 until;		/* an episode runs while jiffies is below this (struct iw_fast) */
 	__u32 drops;		/* dropped since the episode started */
 	__u32 reported;		/* drops at the last event */
 	__u32 info;		/* type | prefix length << 8, for the episode's events */
@@ -321,6 +323,22 @@ enum iw_fast_kind {
 
 /* The program's configuration, a global in section .data.conf: one direct address, no map
  * lookup. The CLI writes it through mmap. */
+/*
+ * A type's fast word, and whether the type's flood episode runs (events below), side by side
+ * in one cache line: a packet a fast word drops reads both. until is written by the
+ * program, once at an episode's start and once a second while it runs; the CLI writes only
+ * word.
+ *
+ * An episode runs while jiffies is below until (compared as a signed difference; 0: it
+ * ended). Its start and every tick set until IW_EV_STALE_JIFFIES ahead, so an episode whose
+ * timer died lapses by itself; a drop needs one load and one comparison with the clock it
+ * already read to tell. Per-source episodes keep the same word in struct iw_src_state.
+ */
+struct iw_fast {
+	__u64 word;
+	__u64 until;
+};
+
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "iw_conf.gate assumes little-endian");
 
 struct iw_conf {
@@ -335,7 +353,7 @@ struct iw_conf {
 	__u64 top_until;		/* top tracking (every packet to the judge) runs while
 					 * CLOCK_MONOTONIC_COARSE ns is below this; the program
 					 * sets it and top to 0 once past */
-	__u64 fast[IW_NFAM][256];	/* fast words of the policy in force */
+	struct iw_fast fast[IW_NFAM][256]; /* fast words of the policy in force */
 	struct iw_meta meta;		/* what attach recorded; the program does not read it */
 	struct iw_policy pol[2];
 };
@@ -397,8 +415,8 @@ struct iw_event {
 /* An episode whose timer could not start at all is retried after this many jiffies. */
 #define IW_EV_RETRY_JIFFIES	256
 
-/* Type episodes: one per family x type. Whether one runs is in struct iw_state, read on
- * every drop; the rest, with its timer, in the iw_episodes map. */
+/* Type episodes: one per family x type. Whether one runs is in the type's struct iw_fast,
+ * read on every drop; the rest, with its timer, in the iw_episodes map. */
 struct iw_episode {
 	__u64 started_ns;
 	__u64 packets;		/* row sums at the last event */
@@ -409,20 +427,10 @@ struct iw_episode {
 	struct bpf_timer timer;
 };
 
-/* Whether an episode runs, in one word: it does while jiffies is below until (compared
- * as a signed difference; 0: it ended). Its start and every tick set until to
- * IW_EV_STALE_JIFFIES ahead, so an episode whose timer died lapses by itself; a drop needs
- * one load and one comparison with the clock it already read to tell. */
-struct iw_claim {
-	__u64 until;
-};
-
 /* What the program writes on its hot paths, a global in section .data.state: the global
- * rate buckets, and whether each type's episode runs. The CLI resets fresh buckets through
- * mmap. */
+ * rate buckets. The CLI resets fresh buckets through mmap. */
 struct iw_state {
 	struct iw_bucket buckets[IW_MAX_BUCKETS];
-	struct iw_claim claims[IW_NFAM * 256];
 };
 
 /* ---- top talkers ------------------------------------------------------------------------ */

@@ -208,7 +208,7 @@ int iw_policy_commit(const struct iw_dev *d, struct iw_policy *kp, const struct 
 	policy_fast_words(kp, next, fast);
 	for (int f = 0; f < IW_NFAM; f++)
 		for (int t = 0; t < 256; t++)
-			__atomic_store_n(&conf->fast[f][t], fast[f][t], __ATOMIC_RELEASE);
+			__atomic_store_n(&conf->fast[f][t].word, fast[f][t], __ATOMIC_RELEASE);
 	/* The switch: one store. A packet reads active once and the copy it names, whole. */
 	__atomic_store_n(&conf->active, next, __ATOMIC_RELEASE);
 	pr_debug("%s: policy generation %u in force (copy %u)", d->name, kp->generation, next);

@@ -730,14 +730,18 @@ static int reset(void)
  * CLI's policies. */
 static int install(void)
 {
+	static __u64 words[IW_NFAM][256];
 	__u32 zero = 0;
 
 	conf.active = 0;
 	conf.pol[0] = pol;
 	if (getenv("ICMPWALL_TEST_SLOW"))
-		memset(conf.fast, 0, sizeof(conf.fast));
+		memset(words, 0, sizeof(words));
 	else
-		policy_fast_words(&pol, 0, conf.fast);
+		policy_fast_words(&pol, 0, words);
+	for (int f = 0; f < IW_NFAM; f++)
+		for (int t = 0; t < 256; t++)
+			conf.fast[f][t].word = words[f][t];
 	return bpf_map_update_elem(conf_fd, &zero, &conf, 0);
 }
 
