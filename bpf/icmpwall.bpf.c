@@ -1210,8 +1210,11 @@ static __always_inline int fast_ipv4(void *data, void *data_end)
 
 	if (*(__u8 *)ip != 0x45 || (ip->frag_off & bpf_htons(IP_MF | IP_OFFMASK)))
 		return -1;
+	/* sizeof(*ip) + sizeof(*icmp) <= tot <= len - sizeof(struct ethhdr), in one
+	 * comparison: below the low end, tot - low wraps to far above the range */
 	tot = bpf_ntohs(ip->tot_len);
-	if (tot < sizeof(*ip) + sizeof(*icmp) || tot > len - sizeof(struct ethhdr))
+	if (tot - (sizeof(*ip) + sizeof(*icmp)) >
+	    len - (sizeof(struct ethhdr) + sizeof(*ip) + sizeof(*icmp)))
 		return -1;
 	v = fast_verdict(IW_FAM_ICMP, icmp->type, tot, &ip->saddr);
 	if (v < 0)
@@ -1231,8 +1234,9 @@ static __always_inline int fast_ipv6(void *data, void *data_end)
 
 	if ((void *)(icmp + 1) > data_end || ip6->nexthdr != IPPROTO_ICMPV6)
 		return -1;
+	/* sizeof(*icmp) <= plen <= what the frame holds after the headers, as above */
 	plen = bpf_ntohs(ip6->payload_len);
-	if (plen < sizeof(*icmp) || plen > len - sizeof(struct ethhdr) - sizeof(*ip6))
+	if (plen - sizeof(*icmp) > len - (sizeof(struct ethhdr) + sizeof(*ip6) + sizeof(*icmp)))
 		return -1;
 	v = fast_verdict(IW_FAM_ICMPV6, icmp->type, sizeof(*ip6) + plen, &ip6->saddr);
 	if (v < 0)
