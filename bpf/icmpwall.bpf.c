@@ -520,15 +520,34 @@ static __noinline bool gcra_update(__u64 *state, const struct iw_limit *lim, __u
  * tolerance, but not so far as to be stale (gcra_update()): drop, nothing written, so a
  * flood does not bounce the word's cache line.
  */
+static __always_inline bool gcra_over(__u64 first, __u64 now, __u64 epoch, __u64 tolerance,
+				      __u64 span)
+{
+	return (first & IW_EPOCH_MASK) == epoch &&
+	       (__u64)((first & ~IW_EPOCH_MASK) - now - tolerance - 1) < span;
+}
+
 static __always_inline bool gcra(__u64 *state, const struct iw_limit *lim, __u64 now)
 {
 	__u64 first = READ_ONCE(*state);
 
-	if ((first & IW_EPOCH_MASK) == lim->epoch &&
-	    (__u64)((first & ~IW_EPOCH_MASK) - now - lim->tolerance - 1) <
-	    lim->interval + IW_LAG_TICKS)
+	if (gcra_over(first, now, lim->epoch, lim->tolerance, lim->interval + IW_LAG_TICKS))
 		return false;
 	return gcra_update(state, lim, now);
+}
+
+/* The same on a global bucket, for a packet of policy copy copy: the first test with the
+ * limit's copy in the bucket's own line (struct iw_bucket_limit), so that a flood's packet
+ * reads the rule's line only when it is not over. */
+static __always_inline bool gcra_bucket(struct iw_bucket *b, __u32 copy,
+					const struct iw_limit *lim, __u64 now)
+{
+	const struct iw_bucket_limit *bl = &b->lim[copy & 1];
+	__u64 first = READ_ONCE(b->tat);
+
+	if (gcra_over(first, now, bl->epoch, bl->tolerance, bl->span))
+		return false;
+	return gcra_update(&b->tat, lim, now);
 }
 
 /* ---- flood events ----------------------------------------------------------------- */
@@ -921,7 +940,7 @@ static __always_inline bool src6_ok(const struct in6_addr *saddr, __u32 type,
  */
 static __always_inline int rate_verdict(__u32 fam, __u32 type, const void *saddr,
 					const struct iw_rule *r, bool src, bool global,
-					__u32 bucket)
+					__u32 bucket, __u32 copy)
 {
 	__u64 now;
 
@@ -936,8 +955,8 @@ static __always_inline int rate_verdict(__u32 fam, __u32 type, const void *saddr
 	}
 	if (global) {
 		now = bpf_jiffies64();
-		if (!gcra(&iw_state.buckets[bucket % IW_MAX_BUCKETS].tat, &r->global,
-			  now << IW_TICK_SHIFT)) {
+		if (!gcra_bucket(&iw_state.buckets[bucket % IW_MAX_BUCKETS], copy, &r->global,
+				 now << IW_TICK_SHIFT)) {
 			type_episode(fam, type, IW_R_RATE, now);
 			return DROP(IW_R_RATE);
 		}
@@ -950,7 +969,7 @@ static __always_inline int rate_verdict(__u32 fam, __u32 type, const void *saddr
 
 /* A rate rule's verdict in the judge: the source address from the packet. */
 static __always_inline int rate_check(struct xdp_md *ctx, const struct pkt *p,
-				      const struct iw_rule *r)
+				      const struct iw_rule *r, __u32 copy)
 {
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
 	void *l3 = data + (p->l3_off & L3_OFF_MASK);
@@ -961,14 +980,14 @@ static __always_inline int rate_check(struct xdp_md *ctx, const struct pkt *p,
 		if ((void *)(ip + 1) > data_end)
 			return DROP(IW_R_RATE);
 		return rate_verdict(IW_FAM_ICMP, p->type, &ip->saddr, r, r->src.interval,
-				    r->global.interval, r->bucket);
+				    r->global.interval, r->bucket, copy);
 	} else {
 		struct ipv6hdr *ip6 = l3;
 
 		if ((void *)(ip6 + 1) > data_end)
 			return DROP(IW_R_RATE);
 		return rate_verdict(IW_FAM_ICMPV6, p->type, &ip6->saddr, r, r->src.interval,
-				    r->global.interval, r->bucket);
+				    r->global.interval, r->bucket, copy);
 	}
 }
 
@@ -1053,7 +1072,7 @@ static __always_inline int judge(struct xdp_md *ctx, const struct pkt *p,
 		return DROP(IW_R_POLICY);
 	}
 	if (r->action == IW_ACT_RATE)
-		return rate_check(ctx, p, r);
+		return rate_check(ctx, p, r, pol->slot);
 	return PASS(IW_R_NONE);
 }
 
@@ -1191,7 +1210,7 @@ static __always_inline int fast_verdict(__u32 fam, __u32 type, __u32 end, const 
 	}
 	r = &iw_conf.pol[IW_FAST_COPY(w)].rules[IW_FAST_RULE(w)];
 	return rate_verdict(fam, type, saddr, r, w & IW_FAST_SRC, w & IW_FAST_GLOBAL,
-			    IW_FAST_BUCKET(w));
+			    IW_FAST_BUCKET(w), IW_FAST_COPY(w));
 }
 
 /*

@@ -204,11 +204,22 @@ struct iw_policy {
 };
 
 
+/* What a packet over a global limit needs to know it is over (gcra()'s first test): the
+ * CLI copies it from the rule into the line of the rule's bucket, one copy per policy copy,
+ * before that copy is in force. A packet a fast word drops then reads the bucket's line and
+ * not the rule's. span 0 (no copy) fails the test: the packet goes the long way. */
+struct iw_bucket_limit {
+	__u64 tolerance;	/* the limit's tolerance */
+	__u64 span;		/* its interval + IW_LAG_TICKS */
+	__u64 epoch;		/* its epoch */
+};
+
 /* Global buckets are shared by every CPU; one cache line each so that two busy buckets do
  * not bounce the same line. */
 struct iw_bucket {
 	__u64 tat;
-	__u64 pad[7];
+	struct iw_bucket_limit lim[2];	/* of the rule of pol[0], pol[1] that uses it */
+	__u64 pad;
 };
 
 

@@ -162,6 +162,7 @@ int iw_policy_commit(const struct iw_dev *d, struct iw_policy *kp, const struct 
 		     const bool *fresh_buckets, char *err, size_t errlen)
 {
 	struct iw_conf *conf = iw_conf_map(d);
+	struct iw_state *st;
 	__u64 fast[IW_NFAM][256];
 	__u32 next;
 	int ret;
@@ -187,21 +188,19 @@ int iw_policy_commit(const struct iw_dev *d, struct iw_policy *kp, const struct 
 		snprintf(err, errlen, "cannot write the allow/deny lists: %s", strerror(-ret));
 		goto out;
 	}
-	if (fresh_buckets) {
-		size_t len = sizeof(struct iw_state);
-		struct iw_state *st = iw_map_mmap(d->fds[IWM_STATE], len);
-
-		if (!st) {
-			ret = -errno;
-			snprintf(err, errlen, "cannot map the rate buckets: %s", strerror(-ret));
-			goto out;
-		}
-		/* TAT 0: never written, a full bucket. No packet uses a fresh bucket yet. */
-		for (int b = 0; b < IW_MAX_BUCKETS; b++)
-			if (fresh_buckets[b])
-				__atomic_store_n(&st->buckets[b].tat, 0, __ATOMIC_RELAXED);
-		iw_map_munmap(st, len);
+	st = iw_map_mmap(d->fds[IWM_STATE], sizeof(*st));
+	if (!st) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot map the rate buckets: %s", strerror(-ret));
+		goto out;
 	}
+	/* TAT 0: never written, a full bucket. No packet uses a fresh bucket yet. */
+	for (int b = 0; fresh_buckets && b < IW_MAX_BUCKETS; b++)
+		if (fresh_buckets[b])
+			__atomic_store_n(&st->buckets[b].tat, 0, __ATOMIC_RELAXED);
+	/* No packet reads copy next (above), nor the buckets' limits for it. */
+	policy_bucket_limits(kp, next, st->buckets);
+	iw_map_munmap(st, sizeof(*st));
 	memcpy(&conf->pol[next], kp, sizeof(*kp));
 	/* The fast words, one store each: a word names the copy it belongs to, so a packet
 	 * that reads an old one still finds its (intact) policy. */

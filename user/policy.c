@@ -965,6 +965,21 @@ out:
 	return ret;
 }
 
+void policy_bucket_limits(const struct iw_policy *kp, uint32_t copy, struct iw_bucket *buckets)
+{
+	for (int i = 1; i <= IW_MAX_RULES; i++) {
+		const struct iw_rule *r = &kp->rules[i];
+		struct iw_bucket_limit *bl;
+
+		if (r->action != IW_ACT_RATE || !r->global.interval)
+			continue;
+		bl = &buckets[r->bucket % IW_MAX_BUCKETS].lim[copy & 1];
+		__atomic_store_n(&bl->tolerance, r->global.tolerance, __ATOMIC_RELAXED);
+		__atomic_store_n(&bl->span, r->global.interval + IW_LAG_TICKS, __ATOMIC_RELAXED);
+		__atomic_store_n(&bl->epoch, r->global.epoch, __ATOMIC_RELAXED);
+	}
+}
+
 void policy_fast_words(const struct iw_policy *kp, uint32_t copy, __u64 out[IW_NFAM][256])
 {
 	for (int fam = 0; fam < IW_NFAM; fam++) {

@@ -97,6 +97,10 @@ int policy_compile(const struct policy *p, const struct iw_policy *old, uint32_t
 		   struct iw_policy *out, bool *fresh_buckets, char *err, size_t errlen);
 /* The fast words (include/icmpwall.h) of compiled policy kp, installed as copy copy. */
 void policy_fast_words(const struct iw_policy *kp, uint32_t copy, __u64 out[IW_NFAM][256]);
+/* Copies each global limit of kp, installed as copy copy, into its bucket's line
+ * (struct iw_bucket_limit): buckets is iw_state.buckets, mapped. No packet may be reading
+ * copy copy. */
+void policy_bucket_limits(const struct iw_policy *kp, uint32_t copy, struct iw_bucket *buckets);
 /* Rules and settings of a compiled policy back into statements (CIDRs are separate). */
 int policy_decompile(const struct iw_policy *kp, struct policy *out);
 int policy_add_cidr(struct policy *p, const struct pol_cidr *c);

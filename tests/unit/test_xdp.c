@@ -742,6 +742,14 @@ static int install(void)
 	for (int f = 0; f < IW_NFAM; f++)
 		for (int t = 0; t < 256; t++)
 			conf.fast[f][t].word = words[f][t];
+	/* the buckets' copies of the global limits: copy 0 for the fast words, pol.slot for
+	 * the judge, as the CLI writes them */
+	if (bpf_map_lookup_elem(buckets_fd, &zero, &state))
+		return -errno;
+	policy_bucket_limits(&pol, 0, state.buckets);
+	policy_bucket_limits(&pol, pol.slot, state.buckets);
+	if (bpf_map_update_elem(buckets_fd, &zero, &state, 0))
+		return -errno;
 	return bpf_map_update_elem(conf_fd, &zero, &conf, 0);
 }
 
@@ -885,6 +893,7 @@ TEST(contract_layout)
 	CHECK_EQ(offsetof(struct iw_conf, active), 0);
 	CHECK_EQ(offsetof(struct iw_conf, top), 4);
 	CHECK_EQ(sizeof(struct iw_bucket), 64);
+	CHECK_EQ(offsetof(struct iw_bucket, lim), 8);
 	/* the skeleton's maps have the contract's sizes */
 	CHECK_EQ(bpf_map__max_entries(skel->maps.iw_stats), IW_NROWS);
 	CHECK_EQ(bpf_map__max_entries(skel->maps.iw_reasons), IW_NREASON_SLOTS);
