@@ -89,6 +89,17 @@ expect_run() {
 iw() { ip netns exec "$NS_P" "$IW" "$@"; }
 in_p() { ip netns exec "$NS_P" "$@"; }
 in_c() { ip netns exec "$NS_C" "$@"; }
+# xdp_flag DEV: the XDP flag of DEV's first `ip link` line in $NS_P: xdp, xdpgeneric, ... or
+# "none"
+xdp_flag() {
+	in_p ip link show "$1" | head -n 1 | grep -oE '\<xdp(generic|drv|offload|multi)?\>' ||
+		echo none
+}
+# ip_prog_id DEV: the id in `ip -d link`'s "prog/xdp id N" line in $NS_P, or "none"
+ip_prog_id() {
+	in_p ip -d link show "$1" | sed -n 's/.*prog\/xdp id \([0-9]*\) .*/\1/p' | head -n 1 |
+		grep . || echo none
+}
 
 # stat_json: the stats --json of $DEV_P; jq_stat FILTER: a field of it
 jq_stat() { iw stats "$DEV_P" --json | jq -r "$1"; }

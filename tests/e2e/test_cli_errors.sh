@@ -16,16 +16,6 @@ NOSUCH=${NOSUCH:0:15}
 
 # as_nobody CMD...: CMD inside $NS_P as nobody:nogroup, without supplementary groups
 as_nobody() { in_p setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
-# xdp_flag DEV: the XDP flag of DEV's first `ip link` line (xdp, xdpgeneric, ...) or "none"
-xdp_flag() {
-	in_p ip link show "$1" | head -n 1 | grep -oE '\<xdp(generic|drv|offload|multi)?\>' ||
-		echo none
-}
-# ip_prog_id DEV: the id in `ip -d link`'s "prog/xdp id N", or "none"
-ip_prog_id() {
-	in_p ip -d link show "$1" | sed -n 's/.*prog\/xdp id \([0-9]*\) .*/\1/p' | head -n 1 |
-		grep . || echo none
-}
 # expect_out DESC WANT_STDOUT_REGEX CMD...: CMD exits 0, prints nothing on stderr, and its
 # stdout matches the regex
 expect_out() {

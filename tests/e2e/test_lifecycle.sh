@@ -34,16 +34,6 @@ missing_pins() { comm -23 <(tr ' ' '\n' <<<"$PINS" | sort) <(r_out "$1" | sort) 
 # run_cap TAG CMD...: runs CMD here, recording it like `run` does in a session.
 run_cap() { local t=$1; shift; "$@" >"$T/$t.out" 2>"$T/$t.err"; echo $? >"$T/$t.rc"; }
 
-# xdp_flag DEV: the XDP flag of DEV's first `ip link` line: xdp, xdpgeneric, ... or "none"
-xdp_flag() {
-	in_p ip link show "$1" | head -n 1 | grep -oE '\<xdp(generic|drv|offload|multi)?\>' ||
-		echo none
-}
-# ip_prog_id DEV: the id in `ip -d link`'s "prog/xdp id N" line, or "none"
-ip_prog_id() {
-	in_p ip -d link show "$1" | sed -n 's/.*prog\/xdp id \([0-9]*\) .*/\1/p' | head -n 1 |
-		grep . || echo none
-}
 # bpftool_net DEV: "MODE ID" of DEV's XDP program as `bpftool net` reports it, or "none"
 bpftool_net() {
 	in_p bpftool -j net show dev "$1" |
