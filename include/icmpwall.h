@@ -16,7 +16,7 @@
 #define IW_PIN_ROOT		"/sys/fs/bpf/icmpwall"
 /* Bumped whenever a map layout below changes: the CLI refuses to drive a program
  * that was attached by a build with another ABI. */
-#define IW_ABI_VERSION		1
+#define IW_ABI_VERSION		2
 #define IW_META_MAGIC		0x6c6c61777069636dULL /* "icmpwall" */
 
 /* Map names, as pinned under IW_PIN_ROOT/<dev>/. */
