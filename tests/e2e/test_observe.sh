@@ -374,6 +374,42 @@ expect_eq "top: iw_top unchanged by the flood (id, type, entries, memlock)" "$(t
 expect_cmd "top -n 0 is a usage error" 2 '-n out of range' iw top "$DEV_P" -n 0
 expect_cmd "top --interval 0 is a usage error" 2 'invalid --interval' iw top "$DEV_P" --interval 0
 
+# While top runs, its switch (iw_conf.top, with the deadline top_until) sends every packet
+# to the judge, which tracks it; top turns it off when it stops. A killed top leaves it on:
+# once the deadline (the interval + 2 s) has passed, the first packet the judge sees turns
+# it off. Read from the kernel's own dump of iw_conf (BTF).
+conf_map() {
+	local prog id
+	prog=$(iw status "$DEV_P" --json | jq -r '.attachments[0].program_id')
+	for id in $(in_p bpftool prog show id "$prog" --json | jq -r '.map_ids[]'); do
+		in_p bpftool map show id "$id" --json | jq -r 'select(.name == ".data.conf") | .id'
+	done
+}
+CONF_ID=$(conf_map)
+# "on" or "off", as top and top_until say (both or neither)
+top_switch() {
+	in_p bpftool map dump id "$CONF_ID" --json | jq -r '.[0].formatted.value[".data.conf"][0]
+		.iw_conf | [.[""][""].top, .top_until] | if .[0] == 1 and .[1] > 0 then "on"
+		elif .[0] == 0 and .[1] == 0 then "off" else "top \(.[0]) until \(.[1])" end'
+}
+expect_eq "top switch: off after top" "$(top_switch)" off
+bg_start ip netns exec "$NS_P" "$IW" top "$DEV_P" --interval 2 >/dev/null 2>&1
+P_T=$BG_PID
+sleep 1
+expect_eq "top switch: on while top runs" "$(top_switch)" on
+wait_pid "$P_T" 5
+expect_eq "top switch: top exits 0" "$RC" 0
+expect_eq "top switch: off when top stops" "$(top_switch)" off
+bg_start ip netns exec "$NS_P" "$IW" top "$DEV_P" --interval 1 >/dev/null 2>&1
+P_T=$BG_PID
+sleep 0.5
+kill -KILL "$P_T"
+wait_pid "$P_T" 5
+expect_eq "top switch: a killed top leaves it on" "$(top_switch)" on
+sleep 3
+in_c ping -n -q -c 1 -W 1 "$IP_P" >/dev/null 2>&1
+expect_eq "top switch: after its deadline, the next packet turns it off" "$(top_switch)" off
+
 # ---- 3. events -------------------------------------------------------------------------------
 
 # the episodes of part 2 end a second after their last drop: before this part's events

@@ -437,7 +437,9 @@ if command -v gdb >/dev/null; then
 		"after the policy copy is written, before the fast words|policy_fast_words|old")
 	[ -n "$FLIP" ] && POINTS+=("after the fast words, before the flip|apply.c:$FLIP|old")
 	[ -n "$AFTER" ] && POINTS+=("just after the flip|apply.c:$AFTER|new")
-	[ -n "$FLIP" ] || echo "# note: no flip store found in user/apply.c: that point is skipped"
+	for v in FLIP AFTER; do
+		[ -n "${!v}" ] || nok "gdb: no line for $v in user/apply.c: that kill point is lost"
+	done
 	for pt in "${POINTS[@]}"; do
 		IFS='|' read -r pdesc loc want <<<"$pt"
 		iw policy "$DEV_P" apply "$P4OLD" || nok "gdb: apply the old small policy"
