@@ -1026,10 +1026,10 @@ static __always_inline bool is_nd(const struct pkt *p)
 	       p->type >= IW_ND_FIRST && p->type <= IW_ND_LAST;
 }
 
-/* The verdict on one ICMP packet: PASS(reason) or DROP(reason). */
-static __always_inline int judge(struct xdp_md *ctx, const struct pkt *p,
-				 const struct iw_policy *pol)
+/* The verdict on one ICMP packet by policy copy copy: PASS(reason) or DROP(reason). */
+static __always_inline int judge(struct xdp_md *ctx, const struct pkt *p, __u32 copy)
 {
+	const struct iw_policy *pol = &iw_conf.pol[copy & 1];
 	const struct iw_rule *r;
 	__u32 idx, ct;
 	__u8 cidr;
@@ -1072,7 +1072,7 @@ static __always_inline int judge(struct xdp_md *ctx, const struct pkt *p,
 		return DROP(IW_R_POLICY);
 	}
 	if (r->action == IW_ACT_RATE)
-		return rate_check(ctx, p, r, pol->slot);
+		return rate_check(ctx, p, r, copy);
 	return PASS(IW_R_NONE);
 }
 
@@ -1149,7 +1149,7 @@ __noinline int iw_judge(struct xdp_md *ctx, const struct pkt *p)
 	if (!p)
 		return DROP(IW_R_MALFORMED);	/* cannot happen: the caller's stack */
 	/* one read of active: this packet is judged by that copy, whole */
-	verdict = judge(ctx, p, &conf->pol[READ_ONCE(conf->active) & 1]);
+	verdict = judge(ctx, p, READ_ONCE(conf->active) & 1);
 	if (conf->top_until)
 		top_track(ctx, p, verdict, conf);
 	return verdict;
