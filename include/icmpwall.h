@@ -332,8 +332,6 @@ enum iw_fast_kind {
 #define IW_FAST_WORD(kind, copy, rule, max) \
 	((__u64)(rule) << 20 | (__u64)(copy) << 19 | (__u64)(kind) << 17 | (max))
 
-/* The program's configuration, a global in section .data.conf: one direct address, no map
- * lookup. The CLI writes it through mmap. */
 /*
  * A type's fast word, and whether the type's flood episode runs (events below), side by side
  * in one cache line: a packet a fast word drops reads both. until is written by the
@@ -352,6 +350,8 @@ struct iw_fast {
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "iw_conf.gate assumes little-endian");
 
+/* The program's configuration, a global in section .data.conf: one direct address, no map
+ * lookup. The CLI writes it through mmap. */
 struct iw_conf {
 	union {
 		struct {
