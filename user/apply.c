@@ -195,9 +195,10 @@ int iw_policy_commit(const struct iw_dev *d, struct iw_policy *kp, const struct 
 		goto out;
 	}
 	/* TAT 0: never written, a full bucket. No packet uses a fresh bucket yet. */
-	for (int b = 0; fresh_buckets && b < IW_MAX_BUCKETS; b++)
-		if (fresh_buckets[b])
-			__atomic_store_n(&st->buckets[b].tat, 0, __ATOMIC_RELAXED);
+	if (fresh_buckets)
+		for (int b = 0; b < IW_MAX_BUCKETS; b++)
+			if (fresh_buckets[b])
+				__atomic_store_n(&st->buckets[b].tat, 0, __ATOMIC_RELAXED);
 	/* No packet reads copy next (above), nor the buckets' limits for it. */
 	policy_bucket_limits(kp, next, st->buckets);
 	iw_map_munmap(st, sizeof(*st));
