@@ -53,7 +53,7 @@
 #include "icmpwall.h"
 #include "icmpwall.skel.h"
 #include "floor.skel.h"
-#include "csum.h"
+#include "../unit/csum.h"
 
 #define FRAME_MAX	2048
 #define MAX_ROUNDS	101
@@ -251,7 +251,6 @@ static const struct klass classes[] = {
 static struct icmpwall_bpf *skel;
 static struct bench_floor *fl;
 static struct iw_dev dev;
-
 
 static int load(void)
 {

@@ -45,7 +45,7 @@
 #include <bpf/libbpf.h>
 
 #include "floor.skel.h"
-#include "csum.h"
+#include "../unit/csum.h"
 
 #define FRAMES_PER_CALL		(1u << 20)	/* the first call's; then doubled up to */
 #define MAX_FRAMES_PER_CALL	(1u << 24)	/* while a call takes less than */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* csum.h - the Internet checksum of the frames the benchmarks build (micro.c, xdpgen.c). */
-#ifndef ICMPWALL_BENCH_CSUM_H
-#define ICMPWALL_BENCH_CSUM_H
+/* csum.h - the Internet checksum of the frames the tests and benchmarks build (test_xdp.c,
+ * tests/bench/micro.c, tests/bench/xdpgen.c). */
+#ifndef ICMPWALL_TESTS_CSUM_H
+#define ICMPWALL_TESTS_CSUM_H
 
 #include <arpa/inet.h>
 #include <stddef.h>

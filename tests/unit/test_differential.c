@@ -101,7 +101,6 @@ static long env_long(const char *name, long dflt)
 	return *end || v < 0 ? dflt : v;
 }
 
-
 /* ---- maps ------------------------------------------------------------------------------ */
 
 static int row_sum(__u32 i, struct iw_row_counter *out)
