@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-# tests/e2e/helpers.sh - helpers of test_ratelimit.sh and test_policy.sh, on top of lib.sh
+# tests/e2e/helpers.sh - helpers of test_ratelimit.sh, test_policy.sh and test_reliability.sh,
+# on top of lib.sh
 # (source lib.sh first). Nothing here touches a namespace other than $NS_P and $NS_C.
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,8 +37,6 @@ measured() {
 	printf 'measured: %s: admitted %s, expected %s (%s/s x %s s + %s), ratio %s\n' \
 		"$1" "$2" "$EXPECTED" "$3" "$4" "$5" "$(calc "$2 / $EXPECTED")"
 }
-
-prog_id() { iw status "$DEV_P" --json | jq -r '.attachments[0].program_id'; }
 
 # snap: the whole stats --json of one moment; sfield SNAP FILTER: a field of it
 snap() { iw stats "$DEV_P" --json; }

@@ -65,8 +65,20 @@ expect_cmd() {
 	fi
 }
 
-# Commands recorded in a file each, $T/TAG.out, .err and .rc (by a `run TAG CMD...` of the
-# test's own, often inside one `ip netns exec` session): their exit code and output.
+# sess: runs the bash script on stdin inside $NS_P, in ONE mount namespace (one bpffs), so
+# pins persist between its commands. Inside it, `run TAG CMD...` records CMD's stdout,
+# stderr and exit code as $T/TAG.{out,err,rc}; IW, T, PIN, DEV_P, NS_C and IP_P are set.
+sess() {
+	{
+		echo 'run() { local t=$1; shift; "$@" >"$T/$t.out" 2>"$T/$t.err"; echo $? >"$T/$t.rc"; }'
+		cat
+	} >"$T/sess.sh"
+	in_p env IW="$IW" T="$T" PIN="$PIN" DEV_P="$DEV_P" NS_C="$NS_C" IP_P="$IP_P" \
+		bash "$T/sess.sh"
+}
+
+# Commands recorded in a file each, $T/TAG.out, .err and .rc (by `run` in a sess, or the
+# like): their exit code and output.
 r_rc() { cat "$T/$1.rc" 2>/dev/null || echo missing; }
 r_out() { cat "$T/$1.out" 2>/dev/null; }
 r_err() { cat "$T/$1.err" 2>/dev/null; }
@@ -89,6 +101,8 @@ expect_run() {
 iw() { ip netns exec "$NS_P" "$IW" "$@"; }
 in_p() { ip netns exec "$NS_P" "$@"; }
 in_c() { ip netns exec "$NS_C" "$@"; }
+# prog_id: the id of the icmpwall program attached to $DEV_P, as status says
+prog_id() { iw status "$DEV_P" --json | jq -r '.attachments[0].program_id'; }
 # xdp_flag DEV: the XDP flag of DEV's first `ip link` line in $NS_P: xdp, xdpgeneric, ... or
 # "none"
 xdp_flag() {

@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 
 T=$(mktemp -d /tmp/iwt-cli.XXXXXX)
 CLEANUP+=("rm -rf $T")
-# nobody must be able to run the binary and read the policy files in here
+# nobody must be able to read the policy files in here
 chmod 755 "$T"
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 NOSUCH=nosuch$$

@@ -11,22 +11,11 @@ source "$(dirname "$0")/lib.sh"
 
 T=$(mktemp -d /tmp/iwt-lifecycle.XXXXXX)
 CLEANUP+=("rm -rf $T")
-chmod 755 "$T"
 # The pins the contract names: the program and these maps (a build may add more maps).
 PINS="iw_cidr4 iw_cidr6 iw_conf iw_ctl iw_episodes iw_events iw_reasons iw_src4 iw_src6 iw_state iw_stats iw_top prog"
 PIN=/sys/fs/bpf/icmpwall
 
 # ---- local helpers ----------------------------------------------------------------------
-
-# sess: runs the bash script on stdin inside $NS_P, in one mount namespace (one bpffs).
-# Inside it, `run TAG CMD...` records CMD's stdout, stderr and exit code as $T/TAG.{out,err,rc}.
-sess() {
-	{
-		echo 'run() { local t=$1; shift; "$@" >"$T/$t.out" 2>"$T/$t.err"; echo $? >"$T/$t.rc"; }'
-		cat
-	} >"$T/sess.sh"
-	in_p env IW="$IW" T="$T" PIN="$PIN" DEV_P="$DEV_P" bash "$T/sess.sh"
-}
 
 # missing_pins TAG: the contract's pins that a recorded `ls` of a pin directory lacks
 missing_pins() { comm -23 <(tr ' ' '\n' <<<"$PINS" | sort) <(r_out "$1" | sort) | tr '\n' ' '; }

@@ -334,14 +334,14 @@ expect_eq "top: dropped_pps = dropped / interval" \
 
 # The same A among a flood of spoofed sources (dropped timestamp requests): A keeps its
 # slot and its exact count; the table stays 4096 slots per CPU.
-top_map() {
-	local prog id
-	prog=$(iw status "$DEV_P" --json | jq -r '.attachments[0].program_id')
-	for id in $(in_p bpftool prog show id "$prog" --json | jq -r '.map_ids[]'); do
-		in_p bpftool map show id "$id" --json |
-			jq -r 'select(.name == "iw_top") | "\(.id) \(.type) \(.max_entries) \(.bytes_memlock)"'
+# prog_map NAME JQ: JQ applied to `bpftool map show` of the program's map called NAME
+prog_map() {
+	local id
+	for id in $(in_p bpftool prog show id "$(prog_id)" --json | jq -r '.map_ids[]'); do
+		in_p bpftool map show id "$id" --json | jq -r --arg n "$1" "select(.name == \$n) | $2"
 	done
 }
+top_map() { prog_map iw_top '"\(.id) \(.type) \(.max_entries) \(.bytes_memlock)"'; }
 MAP0=$(top_map)
 expect_match "top: iw_top is a per-CPU array of 4096 slots" "$MAP0" '^[0-9]+ percpu_array 4096 [0-9]+$'
 iw set "$DEV_P" drop timestamp-request || die "set drop timestamp-request"
@@ -378,14 +378,7 @@ expect_cmd "top --interval 0 is a usage error" 2 'invalid --interval' iw top "$D
 # to the judge, which tracks it; top turns it off when it stops. A killed top leaves it on:
 # once the deadline (the interval + 2 s) has passed, the first packet the judge sees turns
 # it off. Read from the kernel's own dump of iw_conf (BTF).
-conf_map() {
-	local prog id
-	prog=$(iw status "$DEV_P" --json | jq -r '.attachments[0].program_id')
-	for id in $(in_p bpftool prog show id "$prog" --json | jq -r '.map_ids[]'); do
-		in_p bpftool map show id "$id" --json | jq -r 'select(.name == ".data.conf") | .id'
-	done
-}
-CONF_ID=$(conf_map)
+CONF_ID=$(prog_map .data.conf .id)
 # "on" or "off", as top and top_until say (both or neither)
 top_switch() {
 	in_p bpftool map dump id "$CONF_ID" --json | jq -r '.[0].formatted.value[".data.conf"][0]

@@ -18,7 +18,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/helpers.sh"
 
-need hping3 jq nstat bpftool ethtool setpriv timeout "$PY"
+need hping3 jq nstat bpftool ethtool setpriv timeout gdb "$PY"
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 PIN=/sys/fs/bpf/icmpwall
 T=$TMPD
@@ -28,16 +28,13 @@ FLOOD_S=3	# seconds of the spoofed-source flood and of the malformed flood
 
 # ---- local helpers ----------------------------------------------------------------------
 
-# sess: runs the bash script on stdin inside $NS_P, in ONE mount namespace (one bpffs), so
-# pins persist between its commands. `run TAG CMD...` records CMD's stdout, stderr and exit
-# code as $T/TAG.{out,err,rc}.
-sess() {
-	{
-		echo 'run() { local t=$1; shift; "$@" >"$T/$t.out" 2>"$T/$t.err"; echo $? >"$T/$t.rc"; }'
-		cat
-	} >"$T/sess.sh"
-	in_p env IW="$IW" T="$T" PIN="$PIN" DEV_P="$DEV_P" NS_C="$NS_C" IP_P="$IP_P" \
-		bash "$T/sess.sh"
+# outcome_of OLD NEW: which of two `policy show` outputs is in force: old, new or neither
+outcome_of() {
+	local show
+	show=$(iw policy "$DEV_P" show)
+	if [ "$show" = "$1" ]; then echo old
+	elif [ "$show" = "$2" ]; then echo new
+	else echo neither; fi
 }
 # expect_refused DESC REGEX CMD...: CMD fails (exit 1 or 2) with one stderr line matching
 # REGEX and nothing on stdout
@@ -111,9 +108,8 @@ expect_cmd "set rate icmp echo-request 500/second" 0 '' \
 M0=$(src_maps)
 echo "# per-source tables before: $(tr '\n' ';' <<<"$M0")"
 S0=$(snap); K0=$(ksnap IcmpInEchos); X0=$(xdp_rx)
-t0=$(date +%s.%N)
-in_c timeout -s INT "$FLOOD_S" hping3 --icmp --flood -q --rand-source "$IP_P" >"$T/hping.out" 2>&1
-ELAPSED=$(calc "$(date +%s.%N) - $t0")
+timed in_c timeout -s INT "$FLOOD_S" hping3 --icmp --flood -q --rand-source "$IP_P" \
+	>"$T/hping.out" 2>&1
 X1=$(xdp_rx); S1=$(snap); K1=$(ksnap IcmpInEchos)
 M1=$(src_maps)
 echo "# per-source tables after:  $(tr '\n' ';' <<<"$M1")"
@@ -152,7 +148,10 @@ for m in iw_src4 iw_src6; do
 	expect_eq "$m: max_entries is --sources" "$(cut -d' ' -f2 <<<"$a")" 4096
 done
 n4=$(awk '$1 == "iw_src4" { print $4 }' <<<"$M1")
-expect_range "iw_src4: entries after ~10^6 sources within the table (<= 4096)" "$n4" 1 4096
+# full, less what the LRU keeps free on each CPU's local list (measured: 3871 to 4041 of 4096
+# on 2 CPUs)
+expect_range "iw_src4: after ~10^6 sources the table is full and no larger (LRU eviction)" \
+	"$n4" $((4096 - 256 * $(nproc))) 4096
 
 # ---- 1b. malformed at flood rate, good pings from a second source ------------------------
 echo "# 1b. malformed IPv4 (IHL 4, 4-byte ICMP, total length past the frame, total length < IHL x 4)" \
@@ -232,7 +231,7 @@ expect_eq "the 40 good echo requests passed" \
 # word, B's sends the packet to the judge); in round 2 a deny prefix of each policy (that
 # matches nothing) sends every IPv4 packet to the judge and swaps the trie slots too.
 atomic_round() {
-	local desc=$1 pa=$2 pb=$3 fpid fails=0 i S0 S1 K0 K1 pk pol ovs adm t0 el
+	local desc=$1 pa=$2 pb=$3 fpid fails=0 i S0 S1 K0 K1 pk pol ovs adm t0 el dropped
 	expect_cmd "$desc: apply A" 0 '' iw policy "$DEV_P" apply "$pa"
 	local show_a
 	show_a=$(iw policy "$DEV_P" show)
@@ -242,6 +241,7 @@ atomic_round() {
 		>/dev/null 2>&1 &
 	fpid=$!
 	sleep 0.2
+	: >"$T/atomic.err"
 	t0=$(date +%s.%N)
 	for ((i = 0; i < 50; i++)); do
 		iw policy "$DEV_P" apply "$pb" 2>>"$T/atomic.err" || fails=$((fails + 1))
@@ -256,12 +256,13 @@ atomic_round() {
 	pol=$(delta "$S0" "$S1" "$(R policy)")
 	ovs=$(delta "$S0" "$S1" "$(R oversize)")
 	adm=$(( $(kget "$K1" IcmpInEchos) - $(kget "$K0" IcmpInEchos) ))
+	dropped=$(delta "$S0" "$S1" "$ECHO4_DROP")
 	echo "measured: $desc: 100 applies in ${el}s under a flood of $pk echo requests: policy $pol," \
-		"oversize $ovs, passed $((pk - $(delta "$S0" "$S1" "$ECHO4_DROP"))), kernel IcmpInEchos $adm"
+		"oversize $ovs, passed $((pk - dropped)), kernel IcmpInEchos $adm"
 	expect_eq "$desc: all 100 applies succeeded" "$fails" 0
+	[ "$fails" = 0 ] || echo "# what the failed applies said: $(sort -u "$T/atomic.err" | head -n 5)"
 	expect_range "$desc: the flood ran (>= 10000 echo requests)" "$pk" 10000 999999999999
-	expect_eq "$desc: no echo request passed (no packet judged by a mix)" \
-		"$(delta "$S0" "$S1" "$ECHO4_DROP")" "$pk"
+	expect_eq "$desc: no echo request passed (no packet judged by a mix)" "$dropped" "$pk"
 	expect_eq "$desc: the kernel received no echo request" "$adm" 0
 	expect_eq "$desc: policy + oversize drops == echo requests (each judged once)" \
 		"$((pol + ovs))" "$pk"
@@ -363,22 +364,18 @@ for f in 0.1 0.25 0.4 0.55 0.65 0.75 0.85 1.2; do
 	kill -9 "$kp" 2>/dev/null
 	wait "$kp"
 	krc=$?
-	show=$(iw policy "$DEV_P" show)
-	if [ "$show" = "$S_OLD" ]; then outcome=old
-	elif [ "$show" = "$S_NEW" ]; then outcome=new
-	else outcome=neither; fi
+	outcome=$(outcome_of "$S_OLD" "$S_NEW")
 	if [ "$krc" -eq 137 ]; then how=killed; else how="exited $krc"; fi
-	slots=$(cidr_slots iw_cidr4 | tr '\n' ' ')
+	[ "$krc" -eq 137 ] || [ "$krc" -eq 0 ] || echo "# the apply said: $(head -n 3 "$T/kill.err")"
+	read -r n0 n1 < <(cidr_slots iw_cidr4 | tr '\n' ' ' |
+		awk '{ for (i = 1; i < NF; i += 2) n[$i] = $(i + 1) } END { print n[0] + 0, n[1] + 0 }')
 	echo "measured: kill after ${delay}s ($cur -> $target): $how, policy in force: $outcome;" \
-		"IPv4 prefixes per trie slot: $(awk '{ for (i = 1; i < NF; i += 2) n[$i] = $(i + 1) }
-			END { printf "slot0 %d, slot1 %d", n[0], n[1] }' <<<"$slots")"
+		"IPv4 prefixes per trie slot: slot0 $n0, slot1 $n1"
 	if [ "$how" != killed ]; then tally_done=$((tally_done + 1))
 	elif [ "$outcome" = "$cur" ]; then tally_before=$((tally_before + 1))
 	elif [ "$outcome" = "$target" ]; then tally_after=$((tally_after + 1)); fi
 	# a slot with fewer than 8001 prefixes (or none): the kill hit the writing of the lists
-	[ "$(awk '{ for (i = 1; i < NF; i += 2) n[$i] = $(i + 1) }
-		  END { print (n[0] + 0 < 8001 || n[1] + 0 < 8001) ? 1 : 0 }' <<<"$slots")" = 1 ] &&
-		midwrite=$((midwrite + 1))
+	[ "$n0" -lt 8001 ] || [ "$n1" -lt 8001 ] && midwrite=$((midwrite + 1))
 	expect_match "kill after ${delay}s: the policy in force is the old or the new one, whole" \
 		"$outcome" '^(old|new)$'
 	if [ "$how" != killed ]; then
@@ -397,6 +394,8 @@ for f in 0.1 0.25 0.4 0.55 0.65 0.75 0.85 1.2; do
 done
 echo "measured: kills: $tally_before before the flip (the policy before in force), $tally_after after" \
 	"the flip, $tally_done after the apply had finished; $midwrite hit the writing of the prefix lists"
+expect_range "kills: some hit the writing of the prefix lists (a slot left partial)" \
+	"$midwrite" 1 8
 expect_cmd "a full apply of the old policy after the kills" 0 '' \
 	iw policy "$DEV_P" apply "$T/old.pol"
 expect_eq "the old policy in force, whole" "$(iw policy "$DEV_P" show)" "$S_OLD"
@@ -427,41 +426,33 @@ judged2() {
 		expect_eq "$2: IPv4 and IPv6 echo judged by the new policy (answered)" "$got" "reply reply "
 	fi
 }
-if command -v gdb >/dev/null; then
-	expect_cmd "gdb: apply the new small policy" 0 '' iw policy "$DEV_P" apply "$P4NEW"
-	S4NEW=$(iw policy "$DEV_P" show)
-	FLIP=$(grep -n '__atomic_store_n(&conf->active' "$TOP/user/apply.c" | head -n 1 | cut -d: -f1)
-	AFTER=$(grep -n 'policy generation %u in force' "$TOP/user/apply.c" | head -n 1 | cut -d: -f1)
-	POINTS=("before the grace period|rcu_grace_period|old"
-		"before writing the prefix lists|write_cidrs|old"
-		"after the policy copy is written, before the fast words|policy_fast_words|old")
-	[ -n "$FLIP" ] && POINTS+=("after the fast words, before the flip|apply.c:$FLIP|old")
-	[ -n "$AFTER" ] && POINTS+=("just after the flip|apply.c:$AFTER|new")
-	for v in FLIP AFTER; do
-		[ -n "${!v}" ] || nok "gdb: no line for $v in user/apply.c: that kill point is lost"
-	done
-	for pt in "${POINTS[@]}"; do
-		IFS='|' read -r pdesc loc want <<<"$pt"
-		iw policy "$DEV_P" apply "$P4OLD" || nok "gdb: apply the old small policy"
-		S4OLD=$(iw policy "$DEV_P" show)
-		in_p timeout 60 gdb -q -nx -batch -ex "break $loc" -ex run -ex kill \
-			--args "$IW" policy "$DEV_P" apply "$P4NEW" >"$T/gdb.out" 2>&1
-		hit=$(grep -c '^Breakpoint 1, ' "$T/gdb.out")
-		expect_eq "gdb: stopped $pdesc ($loc)" "$hit" 1
-		show=$(iw policy "$DEV_P" show)
-		if [ "$show" = "$S4OLD" ]; then outcome=old
-		elif [ "$show" = "$S4NEW" ]; then outcome=new
-		else outcome=neither; fi
-		echo "measured: killed $pdesc: policy show says $outcome"
-		expect_eq "gdb: killed $pdesc: policy in force ($want expected)" "$outcome" "$want"
-		judged2 "$outcome" "gdb: killed $pdesc (show says $outcome)"
-		expect_cmd "gdb: killed $pdesc: the next set works" 0 '' \
-			timeout 10 ip netns exec "$NS_P" "$IW" set "$DEV_P" fragments pass
-		judged2 "$outcome" "gdb: killed $pdesc, after the next set"
-	done
-else
-	echo "# note: gdb is not installed: the fixed kill points are skipped"
-fi
+expect_cmd "gdb: apply the new small policy" 0 '' iw policy "$DEV_P" apply "$P4NEW"
+S4NEW=$(iw policy "$DEV_P" show)
+FLIP=$(grep -n '__atomic_store_n(&conf->active' "$TOP/user/apply.c" | head -n 1 | cut -d: -f1)
+AFTER=$(grep -n 'policy generation %u in force' "$TOP/user/apply.c" | head -n 1 | cut -d: -f1)
+POINTS=("before the grace period|rcu_grace_period|old"
+	"before writing the prefix lists|write_cidrs|old"
+	"after the policy copy is written, before the fast words|policy_fast_words|old")
+[ -n "$FLIP" ] && POINTS+=("after the fast words, before the flip|apply.c:$FLIP|old") ||
+	nok "gdb: no flip store found in user/apply.c: that kill point is lost"
+[ -n "$AFTER" ] && POINTS+=("just after the flip|apply.c:$AFTER|new") ||
+	nok "gdb: no 'in force' line found in user/apply.c: that kill point is lost"
+for pt in "${POINTS[@]}"; do
+	IFS='|' read -r pdesc loc want <<<"$pt"
+	iw policy "$DEV_P" apply "$P4OLD" || nok "gdb: apply the old small policy"
+	S4OLD=$(iw policy "$DEV_P" show)
+	in_p timeout 60 gdb -q -nx -batch -ex "break $loc" -ex run -ex kill \
+		--args "$IW" policy "$DEV_P" apply "$P4NEW" >"$T/gdb.out" 2>&1
+	hit=$(grep -c '^Breakpoint 1, ' "$T/gdb.out")
+	expect_eq "gdb: stopped $pdesc ($loc)" "$hit" 1
+	outcome=$(outcome_of "$S4OLD" "$S4NEW")
+	echo "measured: killed $pdesc: policy show says $outcome"
+	expect_eq "gdb: killed $pdesc: policy in force ($want expected)" "$outcome" "$want"
+	judged2 "$outcome" "gdb: killed $pdesc (show says $outcome)"
+	expect_cmd "gdb: killed $pdesc: the next set works" 0 '' \
+		timeout 10 ip netns exec "$NS_P" "$IW" set "$DEV_P" fragments pass
+	judged2 "$outcome" "gdb: killed $pdesc, after the next set"
+done
 
 # =========================================================================================
 # 5. Racing set commands
@@ -572,13 +563,8 @@ expect_run "as nobody: the pin directory cannot be listed" p_ls 2 'Permission de
 expect_run "as nobody: a pin cannot be opened" p_cat 1 'Permission denied'
 expect_run "CAP_BPF+CAP_NET_ADMIN, not root: stats refused, one line" c_stats 1 'Permission denied$'
 expect_run "CAP_BPF+CAP_NET_ADMIN, not root: set refused, one line" c_set 1 'Permission denied$'
-if [ "$(r_rc c_status)" = 0 ]; then
-	expect_match "CAP_BPF+CAP_NET_ADMIN, not root: status does not claim 'not attached' while $DEV_P is attached" \
-		"$(r_out c_status)" "^INTERFACE .*
-$DEV_P "
-else
-	expect_run "CAP_BPF+CAP_NET_ADMIN, not root: status fails with one line" c_status 1 ''
-fi
+expect_run "CAP_BPF+CAP_NET_ADMIN, not root: status fails with one line, the pins unreadable (not 'not attached')" \
+	c_status 1 "^icmpwall: cannot read $PIN: Permission denied\$"
 expect_eq "the refused commands changed nothing" "$(r_out after_show)" "$(iw policy "$DEV_P" show)"
 expect_eq "program id unchanged by the refused commands" "$(prog_id)" "$PROG"
 
