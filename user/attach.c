@@ -27,6 +27,19 @@ static const char *mode_str(__u32 mode)
 	return mode == IW_MODE_NATIVE ? "native" : mode == IW_MODE_GENERIC ? "generic" : "?";
 }
 
+/* libxdp loads the program as part of attaching it: a program it could not even load (its
+ * maps too big for the memory allowed, a kernel's verifier refusing it) is not the driver's
+ * refusal, and no other mode would do better. True when that is what happened (said). */
+static bool load_failed(struct xdp_program *prog, const char *dev, int err, const char *buf)
+{
+	if (xdp_program__fd(prog) >= 0)
+		return false;
+	pr_err("%s: cannot load the XDP program: %s (%s)", dev, buf,
+	       err == -ENOMEM ? "--sources sets the size of the largest tables" :
+				"-v shows the kernel's reasons");
+	return true;
+}
+
 static int attach_prog(struct xdp_program *prog, const char *dev, int ifindex,
 		       const char *mode, __u32 *got)
 {
@@ -40,6 +53,8 @@ static int attach_prog(struct xdp_program *prog, const char *dev, int ifindex,
 			return 0;
 		}
 		libxdp_strerror(err, buf, sizeof(buf));
+		if (load_failed(prog, dev, err, buf))
+			return err;
 		if (!strcmp(mode, "native")) {
 			pr_err("%s: native XDP refused by the driver: %s", dev, buf);
 			return err;
@@ -49,7 +64,8 @@ static int attach_prog(struct xdp_program *prog, const char *dev, int ifindex,
 	err = xdp_program__attach(prog, ifindex, XDP_MODE_SKB, 0);
 	if (err) {
 		libxdp_strerror(err, buf, sizeof(buf));
-		pr_err("%s: cannot attach in generic mode: %s", dev, buf);
+		if (!load_failed(prog, dev, err, buf))
+			pr_err("%s: cannot attach in generic mode: %s", dev, buf);
 		return err;
 	}
 	*got = IW_MODE_GENERIC;
