@@ -389,6 +389,11 @@ int iw_dev_open(struct iw_dev *d, const char *name, unsigned int flags)
 		if ((flags & IW_OPEN_LOCK) && (err = lock_dir(d)))
 			goto fail;
 		err = open_pins(d);
+		if (err == -EACCES || err == -EPERM) {
+			/* not stale: we may not look */
+			open_err(flags, "cannot read the pins in %s: %s", d->dir, strerror(-err));
+			goto fail;
+		}
 		if (err) {
 			pr_debug("%s: incomplete pins: %s", d->dir, strerror(-err));
 			d->state = IW_STALE_BROKEN;

@@ -540,6 +540,12 @@ run p_cat nobody cat "$PIN/$DEV_P/iw_conf"
 run c_stats capnobody "$IW" stats "$DEV_P"
 run c_set capnobody "$IW" set "$DEV_P" drop echo-request
 run c_status capnobody "$IW" status
+# the directories opened to it, the pins not: still unreadable, not stale
+m=$(stat -c %a /sys/fs/bpf)
+chmod 755 /sys/fs/bpf "$PIN" "$PIN/$DEV_P"
+run c_status2 capnobody "$IW" status
+run c_status3 capnobody "$IW" status "$DEV_P"
+chmod 700 "$PIN" "$PIN/$DEV_P" && chmod "$m" /sys/fs/bpf
 run after_show "$IW" policy "$DEV_P" show
 EOS
 modes=$(r_out p_modes)
@@ -565,6 +571,10 @@ expect_run "CAP_BPF+CAP_NET_ADMIN, not root: stats refused, one line" c_stats 1 
 expect_run "CAP_BPF+CAP_NET_ADMIN, not root: set refused, one line" c_set 1 'Permission denied$'
 expect_run "CAP_BPF+CAP_NET_ADMIN, not root: status fails with one line, the pins unreadable (not 'not attached')" \
 	c_status 1 "^icmpwall: cannot read $PIN: Permission denied\$"
+expect_run "CAP_BPF+CAP_NET_ADMIN, not root, the directories readable: status names the unreadable pins (not 'stale')" \
+	c_status2 1 "^icmpwall: $DEV_P: cannot read its pins: Permission denied\$"
+expect_run "... and status DEV the same" \
+	c_status3 1 "^icmpwall: cannot read the pins in $PIN/$DEV_P: Permission denied\$"
 expect_eq "the refused commands changed nothing" "$(r_out after_show)" "$(iw policy "$DEV_P" show)"
 expect_eq "program id unchanged by the refused commands" "$(prog_id)" "$PROG"
 
