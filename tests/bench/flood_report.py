@@ -210,7 +210,8 @@ def main():
     out.write("\n")
     for t in targets:
         r = t["ratio"]
-        out.write("  target: icmpwall >= %.2fx %-14s got %.2fx [%.2f..%.2f]  %s\n" % (
+        # three decimals: at two, 0.898 would print as 0.90x and "MISSES"
+        out.write("  target: icmpwall >= %.2fx %-14s got %.3fx [%.2f..%.2f]  %s\n" % (
             t["target_ratio"], t["versus"], r["median"], r["min"], r["max"],
             "meets" if t["meets"] else "MISSES"))
     own = [r["own_share_pct"] for r in runs]
