@@ -514,12 +514,9 @@ static __noinline bool gcra_update(__u64 *state, const struct iw_limit *lim, __u
 	return false;
 }
 
-/*
- * One GCRA decision: true when the packet conforms and its token was taken. The flood's
- * case first, in one comparison: a word of the current epoch whose TAT is over the
- * tolerance, but not so far as to be stale (gcra_update()): drop, nothing written, so a
- * flood does not bounce the word's cache line.
- */
+/* The flood's case, in one comparison: a state word first of the current epoch whose TAT
+ * is over the tolerance, but not so far as to be stale (gcra_update(); span: the interval
+ * + IW_LAG_TICKS). */
 static __always_inline bool gcra_over(__u64 first, __u64 now, __u64 epoch, __u64 tolerance,
 				      __u64 span)
 {
@@ -527,6 +524,11 @@ static __always_inline bool gcra_over(__u64 first, __u64 now, __u64 epoch, __u64
 	       (__u64)((first & ~IW_EPOCH_MASK) - now - tolerance - 1) < span;
 }
 
+/*
+ * One GCRA decision: true when the packet conforms and its token was taken. The flood's
+ * case first (gcra_over()): drop, nothing written, so a flood does not bounce the word's
+ * cache line.
+ */
 static __always_inline bool gcra(__u64 *state, const struct iw_limit *lim, __u64 now)
 {
 	__u64 first = READ_ONCE(*state);

@@ -163,7 +163,6 @@ int iw_policy_commit(const struct iw_dev *d, struct iw_policy *kp, const struct 
 {
 	struct iw_conf *conf = iw_conf_map(d);
 	struct iw_state *st;
-	__u64 fast[IW_NFAM][256];
 	__u32 next;
 	int ret;
 
@@ -205,10 +204,7 @@ int iw_policy_commit(const struct iw_dev *d, struct iw_policy *kp, const struct 
 	memcpy(&conf->pol[next], kp, sizeof(*kp));
 	/* The fast words, one store each: a word names the copy it belongs to, so a packet
 	 * that reads an old one still finds its (intact) policy. */
-	policy_fast_words(kp, next, fast);
-	for (int f = 0; f < IW_NFAM; f++)
-		for (int t = 0; t < 256; t++)
-			__atomic_store_n(&conf->fast[f][t].word, fast[f][t], __ATOMIC_RELEASE);
+	policy_fast_words(kp, next, conf->fast);
 	/* The switch: one store. A packet reads active once and the copy it names, whole. */
 	__atomic_store_n(&conf->active, next, __ATOMIC_RELEASE);
 	pr_debug("%s: policy generation %u in force (copy %u)", d->name, kp->generation, next);

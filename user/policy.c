@@ -980,7 +980,7 @@ void policy_bucket_limits(const struct iw_policy *kp, uint32_t copy, struct iw_b
 	}
 }
 
-void policy_fast_words(const struct iw_policy *kp, uint32_t copy, __u64 out[IW_NFAM][256])
+void policy_fast_words(const struct iw_policy *kp, uint32_t copy, struct iw_fast out[IW_NFAM][256])
 {
 	for (int fam = 0; fam < IW_NFAM; fam++) {
 		uint32_t list = fam == IW_FAM_ICMP ? IW_POL_CIDR4 : IW_POL_CIDR6;
@@ -990,21 +990,21 @@ void policy_fast_words(const struct iw_policy *kp, uint32_t copy, __u64 out[IW_N
 			__u64 max = nd || !kp->max_size ? IW_FAST_MAX : kp->max_size;
 			int idx = kp->type_rule[fam][type];
 			const struct iw_rule *r = &kp->rules[idx];
+			__u64 w = IW_FAST_SLOW;
 
-			out[fam][type] = IW_FAST_SLOW;
-			/* code-level rules, or checks that only the judge makes */
 			if (kp->type_codes[fam][type] ||
 			    (!nd && (kp->flags & (list | IW_POL_CSUM_VERIFY))))
-				continue;
-			if (!idx || r->action == IW_ACT_PASS)
-				out[fam][type] = IW_FAST_WORD(IW_FAST_PASS, copy, 0, max);
+				w = IW_FAST_SLOW;	/* code-level rules, or the judge's checks */
+			else if (!idx || r->action == IW_ACT_PASS)
+				w = IW_FAST_WORD(IW_FAST_PASS, copy, 0, max);
 			else if (r->action == IW_ACT_DROP)
-				out[fam][type] = IW_FAST_WORD(IW_FAST_DROP, copy, 0, max);
+				w = IW_FAST_WORD(IW_FAST_DROP, copy, 0, max);
 			else if (r->action == IW_ACT_RATE)
-				out[fam][type] = IW_FAST_WORD(IW_FAST_RATE, copy, idx, max) |
-						 (__u64)(r->bucket % IW_MAX_BUCKETS) << 32 |
-						 (r->src.interval ? IW_FAST_SRC : 0) |
-						 (r->global.interval ? IW_FAST_GLOBAL : 0);
+				w = IW_FAST_WORD(IW_FAST_RATE, copy, idx, max) |
+				    (__u64)(r->bucket % IW_MAX_BUCKETS) << 32 |
+				    (r->src.interval ? IW_FAST_SRC : 0) |
+				    (r->global.interval ? IW_FAST_GLOBAL : 0);
+			__atomic_store_n(&out[fam][type].word, w, __ATOMIC_RELEASE);
 		}
 	}
 }

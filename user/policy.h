@@ -95,8 +95,9 @@ void policy_show(const struct policy *p, FILE *out);
  */
 int policy_compile(const struct policy *p, const struct iw_policy *old, uint32_t hz,
 		   struct iw_policy *out, bool *fresh_buckets, char *err, size_t errlen);
-/* The fast words (include/icmpwall.h) of compiled policy kp, installed as copy copy. */
-void policy_fast_words(const struct iw_policy *kp, uint32_t copy, __u64 out[IW_NFAM][256]);
+/* Writes the fast words (include/icmpwall.h) of compiled policy kp, installed as copy copy,
+ * into out: each word in one store (release), the program's until beside it untouched. */
+void policy_fast_words(const struct iw_policy *kp, uint32_t copy, struct iw_fast out[IW_NFAM][256]);
 /* Copies each global limit of kp, installed as copy copy, into its bucket's line
  * (struct iw_bucket_limit): buckets is iw_state.buckets, mapped. No packet may be reading
  * copy copy. */

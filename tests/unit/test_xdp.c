@@ -708,18 +708,14 @@ static int reset(void)
  * CLI's policies. */
 static int install(void)
 {
-	static __u64 words[IW_NFAM][256];
 	__u32 zero = 0;
 
 	conf.active = 0;
 	conf.pol[0] = pol;
 	if (getenv("ICMPWALL_TEST_SLOW"))
-		memset(words, 0, sizeof(words));
+		memset(conf.fast, 0, sizeof(conf.fast));
 	else
-		policy_fast_words(&pol, 0, words);
-	for (int f = 0; f < IW_NFAM; f++)
-		for (int t = 0; t < 256; t++)
-			conf.fast[f][t].word = words[f][t];
+		policy_fast_words(&pol, 0, conf.fast);
 	/* the buckets' copies of the global limits for copy 0, as the CLI writes them */
 	if (bpf_map_lookup_elem(buckets_fd, &zero, &state))
 		return -errno;
