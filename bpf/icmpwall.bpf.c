@@ -5,8 +5,8 @@
  * Non-ICMP traffic leaves through the first XDP_PASS it reaches, untouched and uncounted.
  * Plain ICMP whose type's fast word decides it takes a straight line (fast_ipv4/6); every
  * other ICMP packet goes through the general parser and iw_judge(). Either way the verdict
- * (pass or drop, and a reason) reaches record(), the one exit that counts it in the per-CPU
- * counters.
+ * (pass or drop, and a reason) reaches record_at(), the one exit that counts it in the
+ * per-CPU counters.
  *
  * Order of checks (docs/semantics.md): malformed -> ping of death -> deny list -> allow
  * list -> fragments -> max-size -> checksum -> type/code rule.
@@ -516,12 +516,14 @@ static __noinline bool gcra_update(__u64 *state, const struct iw_limit *lim, __u
 
 /* The flood's case, in one comparison: a state word first of the current epoch whose TAT
  * is over the tolerance, but not so far as to be stale (gcra_update(); span: the interval
- * + IW_LAG_TICKS). */
-static __always_inline bool gcra_over(__u64 first, __u64 now, __u64 epoch, __u64 tolerance,
-				      __u64 span)
+ * + IW_LAG_TICKS). Returns how many ticks from now the TAT stays over the tolerance, at
+ * least 1; 0 when it is not over (or the word is of another epoch, or stale). */
+static __always_inline __u64 gcra_over(__u64 first, __u64 now, __u64 epoch, __u64 tolerance,
+				       __u64 span)
 {
-	return (first & IW_EPOCH_MASK) == epoch &&
-	       (__u64)((first & ~IW_EPOCH_MASK) - now - tolerance - 1) < span;
+	__u64 left = (first & ~IW_EPOCH_MASK) - now - tolerance;
+
+	return (first & IW_EPOCH_MASK) == epoch && left - 1 < span ? left : 0;
 }
 
 /*
@@ -536,20 +538,6 @@ static __always_inline bool gcra(__u64 *state, const struct iw_limit *lim, __u64
 	if (gcra_over(first, now, lim->epoch, lim->tolerance, lim->interval + IW_LAG_TICKS))
 		return false;
 	return gcra_update(state, lim, now);
-}
-
-/* The same on a global bucket, for a packet of policy copy copy: the first test with the
- * limit's copy in the bucket's own line (struct iw_bucket_limit), so that a flood's packet
- * reads the rule's line only when it is not over. */
-static __always_inline bool gcra_bucket(struct iw_bucket *b, __u32 copy,
-					const struct iw_limit *lim, __u64 now)
-{
-	const struct iw_bucket_limit *bl = &b->lim[copy & 1];
-	__u64 first = READ_ONCE(b->tat);
-
-	if (gcra_over(first, now, bl->epoch, bl->tolerance, bl->span))
-		return false;
-	return gcra_update(&b->tat, lim, now);
 }
 
 /* ---- flood events ----------------------------------------------------------------- */
@@ -744,14 +732,13 @@ __noinline int iw_episode_start(__u32 key, __u32 reason)
 	return 0;
 }
 
-/* A drop or rate rule dropped a packet of this type: start its episode unless it runs.
- * now: jiffies. */
-static __always_inline void type_episode(__u32 fam, __u32 type, __u32 reason, __u64 now)
+/* A drop or rate rule dropped a packet of this type, whose struct iw_fast is fe: start its
+ * episode unless it runs. now: jiffies. */
+static __always_inline void type_episode(struct iw_fast *fe, __u32 fam, __u32 type,
+					 __u32 reason, __u64 now)
 {
-	__u32 key = (fam & 1) * 256 + (type & 0xff);
-
-	if (__builtin_expect(episode_claim(&type_fast(key)->until, now), 0))
-		iw_episode_start(key, reason);
+	if (__builtin_expect(episode_claim(&fe->until, now), 0))
+		iw_episode_start((fam & 1) * 256 + (type & 0xff), reason);
 }
 
 /* Per-source episodes: the same, one per source prefix, within the event budget. */
@@ -935,14 +922,58 @@ static __always_inline bool src6_ok(const struct in6_addr *saddr, __u32 type,
 	return v == SRC_OK;
 }
 
+/* A fast word's global rule stays over its limit on this CPU's row rc until jiffy
+ * closed_until (struct iw_row_counter), for at most this many jiffies at a time. */
+#define CLOSED_MAX_JIFFIES	64
+
+/*
+ * The global bucket of a rate rule, for a packet of a type whose struct iw_fast is fe,
+ * judged by policy copy copy; now: jiffies. The flood's case first: the bucket over its
+ * limit (gcra_over()) drops the packet with nothing written to the bucket, so that a flood
+ * does not bounce its line.
+ *
+ * rc and w, when rc is not NULL: the packet's row on this CPU and the fast word that sent
+ * it here. A packet that finds the bucket over leaves in rc the jiffy until which the
+ * bucket must stay over: its TAT only grows while w is in force (a policy change writes new
+ * words), so the packets after it on this CPU drop on that alone, without reading the
+ * bucket. Such a drop does not try to start the type's episode; the next packet that reads
+ * the bucket does, at most CLOSED_MAX_JIFFIES later.
+ */
+static __always_inline int global_verdict(struct iw_row_counter *rc, __u64 w,
+					  struct iw_fast *fe, __u32 fam, __u32 type,
+					  __u32 bucket, __u32 copy, const struct iw_limit *lim,
+					  __u64 now)
+{
+	struct iw_bucket *b = &iw_state.buckets[bucket % IW_MAX_BUCKETS];
+	const struct iw_bucket_limit *bl = &b->lim[copy & 1];
+	__u64 first, left;
+
+	if (rc && rc->closed_word == w && (__s64)(rc->closed_until - now) > 0)
+		return DROP(IW_R_RATE);
+	first = READ_ONCE(b->tat);
+	left = gcra_over(first, now << IW_TICK_SHIFT, bl->epoch, bl->tolerance, bl->span);
+	if (left) {
+		if (rc) {
+			/* over for the rest of every jiffy that starts less than left ticks on */
+			left = (left + (1ULL << IW_TICK_SHIFT) - 1) >> IW_TICK_SHIFT;
+			rc->closed_word = w;
+			rc->closed_until = now + (left < CLOSED_MAX_JIFFIES ? left : CLOSED_MAX_JIFFIES);
+		}
+	} else if (gcra_update(&b->tat, lim, now << IW_TICK_SHIFT)) {
+		return PASS(IW_R_NONE);
+	}
+	type_episode(fe, fam, type, IW_R_RATE, now);
+	return DROP(IW_R_RATE);
+}
+
 /*
  * A rate rule: the source's bucket first (a packet that it drops takes nothing from the
  * global one), then the global bucket, with the clock read again (the source's bucket
  * may have taken a while). saddr: the source address in the packet (4 or 16 bytes).
  */
-static __always_inline int rate_verdict(__u32 fam, __u32 type, const void *saddr,
-					const struct iw_rule *r, bool src, bool global,
-					__u32 bucket, __u32 copy)
+static __always_inline int rate_verdict(struct iw_fast *fe, __u32 fam, __u32 type,
+					const void *saddr, const struct iw_rule *r, bool src,
+					bool global, __u32 bucket, __u32 copy)
 {
 	__u64 now;
 
@@ -955,14 +986,9 @@ static __always_inline int rate_verdict(__u32 fam, __u32 type, const void *saddr
 		if (!ok)
 			return DROP(IW_R_RATE);
 	}
-	if (global) {
-		now = bpf_jiffies64();
-		if (!gcra_bucket(&iw_state.buckets[bucket % IW_MAX_BUCKETS], copy, &r->global,
-				 now << IW_TICK_SHIFT)) {
-			type_episode(fam, type, IW_R_RATE, now);
-			return DROP(IW_R_RATE);
-		}
-	}
+	if (global)
+		return global_verdict(NULL, 0, fe, fam, type, bucket, copy, &r->global,
+				      bpf_jiffies64());
 	return PASS(IW_R_NONE);
 }
 
@@ -981,15 +1007,15 @@ static __always_inline int rate_check(struct xdp_md *ctx, const struct pkt *p,
 
 		if ((void *)(ip + 1) > data_end)
 			return DROP(IW_R_RATE);
-		return rate_verdict(IW_FAM_ICMP, p->type, &ip->saddr, r, r->src.interval,
-				    r->global.interval, r->bucket, copy);
+		return rate_verdict(type_fast(p->type), IW_FAM_ICMP, p->type, &ip->saddr, r,
+				    r->src.interval, r->global.interval, r->bucket, copy);
 	} else {
 		struct ipv6hdr *ip6 = l3;
 
 		if ((void *)(ip6 + 1) > data_end)
 			return DROP(IW_R_RATE);
-		return rate_verdict(IW_FAM_ICMPV6, p->type, &ip6->saddr, r, r->src.interval,
-				    r->global.interval, r->bucket, copy);
+		return rate_verdict(type_fast(256 + p->type), IW_FAM_ICMPV6, p->type, &ip6->saddr,
+				    r, r->src.interval, r->global.interval, r->bucket, copy);
 	}
 }
 
@@ -1070,7 +1096,8 @@ static __always_inline int judge(struct xdp_md *ctx, const struct pkt *p, __u32 
 		return PASS(IW_R_NONE);
 	r = &pol->rules[idx & 0xff];
 	if (r->action == IW_ACT_DROP) {
-		type_episode(p->fam, p->type, IW_R_POLICY, bpf_jiffies64());
+		type_episode(type_fast(p->fam * 256 + p->type), p->fam, p->type, IW_R_POLICY,
+			     bpf_jiffies64());
 		return DROP(IW_R_POLICY);
 	}
 	if (r->action == IW_ACT_RATE)
@@ -1159,12 +1186,10 @@ __noinline int iw_judge(struct xdp_md *ctx, const struct pkt *p)
 
 /* The one exit for ICMP: count the packet in its row and, when there is one, its reason: a
  * rate rule's drops in the row itself (rate_dropped), every other reason in iw_reasons. */
-static __always_inline int record(__u32 row_key, __u64 len, int verdict)
+static __always_inline int record_at(struct iw_row_counter *row, __u64 len, int verdict)
 {
 	__u32 reason = verdict & 0xff, drop = (verdict >> 8) & 1;
-	struct iw_row_counter *row;
 
-	row = bpf_map_lookup_elem(&iw_stats, &row_key);
 	if (row) {
 		row->packets++;
 		row->bytes += len;
@@ -1187,32 +1212,48 @@ static __always_inline int record(__u32 row_key, __u64 len, int verdict)
 	return drop ? XDP_DROP : XDP_PASS;
 }
 
-/*
- * The verdict of a fast word (include/icmpwall.h) on an unfragmented packet of family fam
- * and type type whose end is end and source saddr, or -1 when the word leaves it to the
- * judge (or top runs).
- */
-static __always_inline int fast_verdict(__u32 fam, __u32 type, __u32 end, const void *saddr)
+/* The same, the row by its key. */
+static __always_inline int record(__u32 row_key, __u64 len, int verdict)
 {
-	__u64 w = iw_conf.fast[fam & 1][type & 0xff].word;
-	__u32 kind = IW_FAST_KIND(w);
-	const struct iw_rule *r;
+	return record_at(bpf_map_lookup_elem(&iw_stats, &row_key), len, verdict);
+}
+
+/* The fast word (include/icmpwall.h) at fe when it decides an unfragmented packet whose
+ * end is end; 0 when it leaves the packet to the judge (or top runs). */
+static __always_inline __u64 fast_word(const struct iw_fast *fe, __u32 end)
+{
+	__u64 w = fe->word;
 
 	/* A word of 0 (IW_FAST_SLOW) has max 0: every packet ends past it. A word counts only
 	 * for the copy in force: the CLI writes the next copy's words before it flips, and a
 	 * CLI killed in between must not leave them half in force. While top runs (gate's
 	 * upper half) none counts. */
 	if (end > (w & IW_FAST_MAX) || IW_FAST_COPY(w) != READ_ONCE(iw_conf.gate))
-		return -1;
+		return 0;
+	return w;
+}
+
+/* The verdict of fast word w, at fe, on a packet of family fam and type type from saddr.
+ * rc: the packet's row on this CPU (global_verdict()). */
+static __always_inline int fast_verdict(struct iw_row_counter *rc, struct iw_fast *fe, __u64 w,
+					__u32 fam, __u32 type, const void *saddr)
+{
+	__u32 kind = IW_FAST_KIND(w);
+	const struct iw_rule *r;
+
 	if (kind == IW_FAST_PASS)
 		return PASS(IW_R_NONE);
 	if (kind == IW_FAST_DROP) {
-		type_episode(fam, type, IW_R_POLICY, bpf_jiffies64());
+		type_episode(fe, fam, type, IW_R_POLICY, bpf_jiffies64());
 		return DROP(IW_R_POLICY);
 	}
 	r = &iw_conf.pol[IW_FAST_COPY(w)].rules[IW_FAST_RULE(w)];
-	return rate_verdict(fam, type, saddr, r, w & IW_FAST_SRC, w & IW_FAST_GLOBAL,
-			    IW_FAST_BUCKET(w), IW_FAST_COPY(w));
+	if ((w & (IW_FAST_SRC | IW_FAST_GLOBAL)) != IW_FAST_GLOBAL)
+		return rate_verdict(fe, fam, type, saddr, r, w & IW_FAST_SRC, w & IW_FAST_GLOBAL,
+				    IW_FAST_BUCKET(w), IW_FAST_COPY(w));
+	/* a global limit alone, as in most floods */
+	return global_verdict(rc, w, fe, fam, type, IW_FAST_BUCKET(w), IW_FAST_COPY(w),
+			      &r->global, bpf_jiffies64());
 }
 
 /*
@@ -1226,7 +1267,10 @@ static __always_inline int fast_ipv4(void *data, void *data_end)
 {
 	struct iphdr *ip = data + sizeof(struct ethhdr);
 	struct icmp_common *icmp = (void *)(ip + 1);
-	__u64 tot, len = data_end - data;	/* 64-bit: no zero-extensions on the way */
+	__u64 tot, w, len = data_end - data;	/* 64-bit: no zero-extensions on the way */
+	struct iw_row_counter *rc;
+	struct iw_fast *fe;
+	__u32 row;
 	int v;
 
 	if (*(__u8 *)ip != 0x45 || (ip->frag_off & bpf_htons(IP_MF | IP_OFFMASK)))
@@ -1237,20 +1281,29 @@ static __always_inline int fast_ipv4(void *data, void *data_end)
 	if (tot - (sizeof(*ip) + sizeof(*icmp)) >
 	    len - (sizeof(struct ethhdr) + sizeof(*ip) + sizeof(*icmp)))
 		return -1;
-	v = fast_verdict(IW_FAM_ICMP, icmp->type, tot, &ip->saddr);
-	if (v < 0)
-		return v;
-	/* the common verdict as a constant, so that its record() is a straight line */
+	fe = &iw_conf.fast[IW_FAM_ICMP][icmp->type];
+	w = fast_word(fe, tot);
+	if (!w)
+		return -1;
+	row = iw_row(IW_FAM_ICMP, icmp->type, icmp->code);
+	rc = bpf_map_lookup_elem(&iw_stats, &row);
+	v = fast_verdict(rc, fe, w, IW_FAM_ICMP, icmp->type, &ip->saddr);
+	/* the common verdicts as constants, so that their record() is a straight line */
 	if (v == PASS(IW_R_NONE))
-		return record(iw_row(IW_FAM_ICMP, icmp->type, icmp->code), len, PASS(IW_R_NONE));
-	return record(iw_row(IW_FAM_ICMP, icmp->type, icmp->code), len, v);
+		return record_at(rc, len, PASS(IW_R_NONE));
+	if (v == DROP(IW_R_RATE))
+		return record_at(rc, len, DROP(IW_R_RATE));
+	return record_at(rc, len, v);
 }
 
 static __always_inline int fast_ipv6(void *data, void *data_end)
 {
 	struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
 	struct icmp_common *icmp = (void *)(ip6 + 1);
-	__u64 plen, len = data_end - data;
+	__u64 plen, w, len = data_end - data;
+	struct iw_row_counter *rc;
+	struct iw_fast *fe;
+	__u32 row;
 	int v;
 
 	if ((void *)(icmp + 1) > data_end || ip6->nexthdr != IPPROTO_ICMPV6)
@@ -1259,12 +1312,18 @@ static __always_inline int fast_ipv6(void *data, void *data_end)
 	plen = bpf_ntohs(ip6->payload_len);
 	if (plen - sizeof(*icmp) > len - (sizeof(struct ethhdr) + sizeof(*ip6) + sizeof(*icmp)))
 		return -1;
-	v = fast_verdict(IW_FAM_ICMPV6, icmp->type, sizeof(*ip6) + plen, &ip6->saddr);
-	if (v < 0)
-		return v;
+	fe = &iw_conf.fast[IW_FAM_ICMPV6][icmp->type];
+	w = fast_word(fe, sizeof(*ip6) + plen);
+	if (!w)
+		return -1;
+	row = iw_row(IW_FAM_ICMPV6, icmp->type, icmp->code);
+	rc = bpf_map_lookup_elem(&iw_stats, &row);
+	v = fast_verdict(rc, fe, w, IW_FAM_ICMPV6, icmp->type, &ip6->saddr);
 	if (v == PASS(IW_R_NONE))
-		return record(iw_row(IW_FAM_ICMPV6, icmp->type, icmp->code), len, PASS(IW_R_NONE));
-	return record(iw_row(IW_FAM_ICMPV6, icmp->type, icmp->code), len, v);
+		return record_at(rc, len, PASS(IW_R_NONE));
+	if (v == DROP(IW_R_RATE))
+		return record_at(rc, len, DROP(IW_R_RATE));
+	return record_at(rc, len, v);
 }
 
 SEC("xdp")

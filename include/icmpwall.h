@@ -16,7 +16,7 @@
 #define IW_PIN_ROOT		"/sys/fs/bpf/icmpwall"
 /* Bumped whenever a map layout below changes: the CLI refuses to drive a program
  * that was attached by a build with another ABI. */
-#define IW_ABI_VERSION		2
+#define IW_ABI_VERSION		3
 #define IW_META_MAGIC		0x6c6c61777069636dULL /* "icmpwall" */
 
 /* Map names, as pinned under IW_PIN_ROOT/<dev>/. */
@@ -73,6 +73,11 @@ struct iw_row_counter {
 	__u64 rate_dropped;	/* of dropped, by a rate rule: the IW_R_RATE drop reason lives
 				 * here, in the line a flood's packet writes anyway, rather than
 				 * in iw_reasons */
+	/* Not counters: the program's note, on this CPU, that the global bucket of the rule
+	 * of fast word closed_word stays over its limit until jiffy closed_until (the
+	 * program's global_verdict()). Readers leave them out of every sum. */
+	__u64 closed_word;
+	__u64 closed_until;
 };
 
 /*
@@ -321,14 +326,17 @@ enum iw_fast_kind {
 	IW_FAST_DROP,
 };
 /* bits 0-16: the largest end for the fast path; 17-18: kind; 19: copy; 20-27: rule;
- * 32-40: the rule's global bucket; 41: it has a per-source limit; 42: a global one. */
+ * 28: it has a per-source limit; 29: a global one; 32-40: the rule's global bucket;
+ * 48-63: the policy's generation, so that every change of policy changes every word that
+ * is not IW_FAST_SLOW (struct iw_row_counter's closed_word relies on it). */
 #define IW_FAST_MAX		0x1ffffULL
 #define IW_FAST_KIND(w)		(((w) >> 17) & 3)
 #define IW_FAST_COPY(w)		(((w) >> 19) & 1)
 #define IW_FAST_RULE(w)		(((w) >> 20) & 0xff)
 #define IW_FAST_BUCKET(w)	(((w) >> 32) & (IW_MAX_BUCKETS - 1))
-#define IW_FAST_SRC		(1ULL << 41)
-#define IW_FAST_GLOBAL		(1ULL << 42)
+#define IW_FAST_SRC		(1ULL << 28)
+#define IW_FAST_GLOBAL		(1ULL << 29)
+#define IW_FAST_GENERATION(g)	((__u64)((g) & 0xffff) << 48)
 #define IW_FAST_WORD(kind, copy, rule, max) \
 	((__u64)(rule) << 20 | (__u64)(copy) << 19 | (__u64)(kind) << 17 | (max))
 

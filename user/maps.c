@@ -583,7 +583,12 @@ out:
 
 int iw_read_rows(const struct iw_dev *d, struct iw_row_counter *rows)
 {
-	return read_percpu_u64(d->fds[IWM_STATS], IW_NROWS, sizeof(*rows), (__u64 *)rows);
+	int err = read_percpu_u64(d->fds[IWM_STATS], IW_NROWS, sizeof(*rows), (__u64 *)rows);
+
+	/* the program's per-CPU notes, not counters: their sum means nothing */
+	for (__u32 i = 0; !err && i < IW_NROWS; i++)
+		rows[i].closed_word = rows[i].closed_until = 0;
+	return err;
 }
 
 int iw_read_reasons(const struct iw_dev *d, struct iw_reason_counter *r)

@@ -1004,6 +1004,8 @@ void policy_fast_words(const struct iw_policy *kp, uint32_t copy, struct iw_fast
 				    (__u64)(r->bucket % IW_MAX_BUCKETS) << 32 |
 				    (r->src.interval ? IW_FAST_SRC : 0) |
 				    (r->global.interval ? IW_FAST_GLOBAL : 0);
+			if (w != IW_FAST_SLOW)
+				w |= IW_FAST_GENERATION(kp->generation);
 			__atomic_store_n(&out[fam][type].word, w, __ATOMIC_RELEASE);
 		}
 	}

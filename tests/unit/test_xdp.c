@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <net/if.h>	/* before the kernel's headers (maps.h) */
+
 #include <linux/bpf.h>
 #include <linux/icmp.h>
 #include <linux/icmpv6.h>
@@ -33,6 +35,7 @@
 #include "csum.h"
 #include "icmpwall.h"
 #include "icmpwall.skel.h"
+#include "maps.h"
 #include "testlib.h"
 #include "policy.h"
 
@@ -446,7 +449,9 @@ static int read_reasons(void)
 /* For assertions on totals: what the map holds now. */
 static struct iw_row_counter row_now(int row)
 {
-	struct iw_row_counter r = { ~0ULL, ~0ULL, ~0ULL, ~0ULL };
+	struct iw_row_counter r = {
+		.packets = ~0ULL, .bytes = ~0ULL, .dropped = ~0ULL, .rate_dropped = ~0ULL,
+	};
 
 	read_row(row, &r);
 	return r;
@@ -705,11 +710,12 @@ static int reset(void)
  * the CLI would write (none when ICMPWALL_TEST_SLOW is set: then every packet goes through
  * the judge). Nothing runs the program concurrently here, so the CLI's flip between copies
  * is not needed; pol.slot, which the tests set, picks the CIDR trie slot as it does for the
- * CLI's policies. */
+ * CLI's policies, and the generation moves on with every install as the CLI's does. */
 static int install(void)
 {
 	__u32 zero = 0;
 
+	pol.generation++;
 	conf.active = 0;
 	conf.pol[0] = pol;
 	if (getenv("ICMPWALL_TEST_SLOW"))
@@ -858,7 +864,7 @@ TEST(contract_layout)
 	CHECK_EQ(IW_NROWS, 512 * 17 + 2);
 	CHECK_EQ(IW_REASON_IDX(0, IW_R_FRAGMENT), 2);
 	CHECK_EQ(IW_REASON_IDX(1, IW_R_FRAGMENT), IW_NREASONS + 2);
-	CHECK_EQ(sizeof(struct iw_row_counter), 32);
+	CHECK_EQ(sizeof(struct iw_row_counter), 48);
 	CHECK_EQ(sizeof(struct iw_reason_counter), 8);
 	/* the fast path's one load: gate equals a word's copy only while top is 0 */
 	{
@@ -2032,6 +2038,91 @@ TEST(rate_fresh_bucket_is_full)
 	}
 	label[0] = 0;
 	DROPS(&f, R4(8, 0), IW_R_RATE);
+}
+
+/* CPUs whose row row holds a note (struct iw_row_counter) for fast word word that has not
+ * lapsed by jiffy 0, i.e. any note for it; -1 when the row cannot be read. */
+static int notes(__u32 row, __u64 word)
+{
+	const struct iw_row_counter *v = pcpu_buf;
+	int n = 0;
+
+	if (bpf_map_lookup_elem(stats_fd, &row, pcpu_buf))
+		return -1;
+	for (int c = 0; c < ncpus; c++)
+		n += v[c].closed_word == word && v[c].closed_until;
+	return n;
+}
+
+/* A drop by a fast word's global rule leaves a note in the packet's row on its CPU: the word,
+ * and the jiffy until which the bucket must stay over; the packets after it drop on the
+ * note, and are counted as any rate drop. A change of policy writes new words (the
+ * generation is in them), so a note does not outlive the policy that wrote it: here the
+ * same rule, bucket and copy at a burst that admits. Judge only (ICMPWALL_TEST_SLOW): no
+ * fast word, no note. */
+TEST(rate_global_note)
+{
+	__u64 word;
+	struct frame f;
+
+	BEGIN();
+	rate_global(1, 3, 1);
+	pol.type_rule[IW_FAM_ICMP][8] = 1;
+	INSTALL();
+	word = conf.fast[IW_FAM_ICMP][8].word;
+	BUILD(&f, .type = 8, .data = 56);
+	PASSES(&f, R4(8, 0), IW_R_NONE);
+	CHECK_EQ(notes(R4(8, 0), word), 0);	/* a packet that passes leaves none */
+	DROPS(&f, R4(8, 0), IW_R_RATE);
+	if (word)
+		CHECK_TRUE(notes(R4(8, 0), word) >= 1);
+	else
+		CHECK_EQ(notes(R4(8, 0), word), 0);
+	for (int i = 0; i < 3; i++) {
+		LABEL("drop %d", i + 2);
+		DROPS(&f, R4(8, 0), IW_R_RATE);
+	}
+	label[0] = 0;
+	rate_global(1, 3, 1000);
+	INSTALL();
+	CHECK_TRUE(!word || conf.fast[IW_FAM_ICMP][8].word != word);
+	PASSES(&f, R4(8, 0), IW_R_NONE);
+}
+
+/* A note lapses when the bucket may admit again: a limit of one packet a jiffy, burst 3,
+ * emptied, admits again 8 jiffies later (well within the 64 jiffies a note may last). */
+TEST(rate_global_note_lapses)
+{
+	__u32 hz = iw_kernel_hz() ?: 100, ret = 0;
+	struct frame f;
+	int i;
+
+	BEGIN();
+	pol.rules[1] = (struct iw_rule){
+		.action = IW_ACT_RATE, .bucket = 5,
+		.global = { .interval = 1ULL << IW_TICK_SHIFT, .tolerance = IW_MIN_TOLERANCE,
+			    .burst = 3 },
+	};
+	pol.type_rule[IW_FAM_ICMP][8] = 1;
+	INSTALL();
+	BUILD(&f, .type = 8, .data = 56);
+	/* empty it: how many pass first depends on when jiffies ticks */
+	for (i = 0; i < 64; i++) {
+		CHECK_OK(run_prog(f.d, f.len, &ret));
+		want_rows[R4(8, 0)].packets++;
+		want_rows[R4(8, 0)].bytes += f.len;
+		if (ret == XDP_DROP) {
+			want_rows[R4(8, 0)].dropped++;
+			want_rows[R4(8, 0)].rate_dropped++;
+			break;
+		}
+		CHECK_EQ(ret, XDP_PASS);
+	}
+	CHECK_EQ(ret, XDP_DROP);
+	if (conf.fast[IW_FAM_ICMP][8].word)
+		CHECK_TRUE(notes(R4(8, 0), conf.fast[IW_FAM_ICMP][8].word) >= 1);
+	usleep(8 * 1000000 / hz);
+	PASSES(&f, R4(8, 0), IW_R_NONE);
 }
 
 TEST(deny_and_allow_lists)
