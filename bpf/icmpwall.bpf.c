@@ -948,8 +948,6 @@ static __always_inline int global_verdict(struct iw_row_counter *rc, __u64 w,
 	const struct iw_bucket_limit *bl = &b->lim[copy & 1];
 	__u64 first, left;
 
-	if (rc && rc->closed_word == w && (__s64)(rc->closed_until - now) > 0)
-		return DROP(IW_R_RATE);
 	first = READ_ONCE(b->tat);
 	left = gcra_over(first, now << IW_TICK_SHIFT, bl->epoch, bl->tolerance, bl->span);
 	if (left) {
@@ -1233,27 +1231,35 @@ static __always_inline __u64 fast_word(const struct iw_fast *fe, __u32 end)
 	return w;
 }
 
-/* The verdict of fast word w, at fe, on a packet of family fam and type type from saddr.
- * rc: the packet's row on this CPU (global_verdict()). */
+/* The verdict of fast word w, at fe, on a packet of family fam whose ICMP header is icmp,
+ * from saddr. rc: the packet's row on this CPU (global_verdict()). */
 static __always_inline int fast_verdict(struct iw_row_counter *rc, struct iw_fast *fe, __u64 w,
-					__u32 fam, __u32 type, const void *saddr)
+					__u32 fam, const struct icmp_common *icmp,
+					const void *saddr)
 {
 	__u32 kind = IW_FAST_KIND(w);
 	const struct iw_rule *r;
+	__u64 now;
 
 	if (kind == IW_FAST_PASS)
 		return PASS(IW_R_NONE);
 	if (kind == IW_FAST_DROP) {
-		type_episode(fe, fam, type, IW_R_POLICY, bpf_jiffies64());
+		type_episode(fe, fam, icmp->type, IW_R_POLICY, bpf_jiffies64());
 		return DROP(IW_R_POLICY);
 	}
+	if ((w & (IW_FAST_SRC | IW_FAST_GLOBAL)) != IW_FAST_GLOBAL) {
+		r = &iw_conf.pol[IW_FAST_COPY(w)].rules[IW_FAST_RULE(w)];
+		return rate_verdict(fe, fam, icmp->type, saddr, r, w & IW_FAST_SRC,
+				    w & IW_FAST_GLOBAL, IW_FAST_BUCKET(w), IW_FAST_COPY(w));
+	}
+	/* a global limit alone, as in most floods: this CPU's note first; the type read again
+	 * past it (READ_ONCE), so that nothing is kept for it across the clock's call */
+	now = bpf_jiffies64();
+	if (rc && rc->closed_word == w && (__s64)(rc->closed_until - now) > 0)
+		return DROP(IW_R_RATE);
 	r = &iw_conf.pol[IW_FAST_COPY(w)].rules[IW_FAST_RULE(w)];
-	if ((w & (IW_FAST_SRC | IW_FAST_GLOBAL)) != IW_FAST_GLOBAL)
-		return rate_verdict(fe, fam, type, saddr, r, w & IW_FAST_SRC, w & IW_FAST_GLOBAL,
-				    IW_FAST_BUCKET(w), IW_FAST_COPY(w));
-	/* a global limit alone, as in most floods */
-	return global_verdict(rc, w, fe, fam, type, IW_FAST_BUCKET(w), IW_FAST_COPY(w),
-			      &r->global, bpf_jiffies64());
+	return global_verdict(rc, w, fe, fam, READ_ONCE(icmp->type), IW_FAST_BUCKET(w),
+			      IW_FAST_COPY(w), &r->global, now);
 }
 
 /*
@@ -1287,7 +1293,7 @@ static __always_inline int fast_ipv4(void *data, void *data_end)
 		return -1;
 	row = iw_row(IW_FAM_ICMP, icmp->type, icmp->code);
 	rc = bpf_map_lookup_elem(&iw_stats, &row);
-	v = fast_verdict(rc, fe, w, IW_FAM_ICMP, icmp->type, &ip->saddr);
+	v = fast_verdict(rc, fe, w, IW_FAM_ICMP, icmp, &ip->saddr);
 	/* the common verdicts as constants, so that their record() is a straight line */
 	if (v == PASS(IW_R_NONE))
 		return record_at(rc, len, PASS(IW_R_NONE));
@@ -1318,7 +1324,7 @@ static __always_inline int fast_ipv6(void *data, void *data_end)
 		return -1;
 	row = iw_row(IW_FAM_ICMPV6, icmp->type, icmp->code);
 	rc = bpf_map_lookup_elem(&iw_stats, &row);
-	v = fast_verdict(rc, fe, w, IW_FAM_ICMPV6, icmp->type, &ip6->saddr);
+	v = fast_verdict(rc, fe, w, IW_FAM_ICMPV6, icmp, &ip6->saddr);
 	if (v == PASS(IW_R_NONE))
 		return record_at(rc, len, PASS(IW_R_NONE));
 	if (v == DROP(IW_R_RATE))
