@@ -514,16 +514,17 @@ static __noinline bool gcra_update(__u64 *state, const struct iw_limit *lim, __u
 	return false;
 }
 
-/* The flood's case, in one comparison: a state word first of the current epoch whose TAT
- * is over the tolerance, but not so far as to be stale (gcra_update(); span: the interval
- * + IW_LAG_TICKS). Returns how many ticks from now the TAT stays over the tolerance, at
- * least 1; 0 when it is not over (or the word is of another epoch, or stale). */
+/* The flood's case: a state word first, written (not 0: gcra_update() takes 0 for a full
+ * bucket, whatever the clock reads) and of the current epoch, whose TAT is over the
+ * tolerance but not so far as to be stale (gcra_update(); span: the interval +
+ * IW_LAG_TICKS). Returns how many ticks from now the TAT stays over the tolerance, at
+ * least 1; 0 when it is not over. */
 static __always_inline __u64 gcra_over(__u64 first, __u64 now, __u64 epoch, __u64 tolerance,
 				       __u64 span)
 {
 	__u64 left = (first & ~IW_EPOCH_MASK) - now - tolerance;
 
-	return (first & IW_EPOCH_MASK) == epoch && left - 1 < span ? left : 0;
+	return first && (first & IW_EPOCH_MASK) == epoch && left - 1 < span ? left : 0;
 }
 
 /*
@@ -698,7 +699,6 @@ static int episode_tick(void *map, __u32 *key, struct iw_episode *ep)
 		err_;								\
 	})
 
-/* A drop or rate rule dropped a packet of this type: start its episode unless it runs. */
 /* Starts the episode of family x type (key) that this CPU has claimed. Global: verified
  * once, wherever the drop that starts it happens. */
 __noinline int iw_episode_start(__u32 key, __u32 reason)
@@ -1294,7 +1294,7 @@ static __always_inline int fast_ipv4(void *data, void *data_end)
 	row = iw_row(IW_FAM_ICMP, icmp->type, icmp->code);
 	rc = bpf_map_lookup_elem(&iw_stats, &row);
 	v = fast_verdict(rc, fe, w, IW_FAM_ICMP, icmp, &ip->saddr);
-	/* the common verdicts as constants, so that their record() is a straight line */
+	/* the common verdicts as constants, so that their record_at() is a straight line */
 	if (v == PASS(IW_R_NONE))
 		return record_at(rc, len, PASS(IW_R_NONE));
 	if (v == DROP(IW_R_RATE))

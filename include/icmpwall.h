@@ -50,8 +50,8 @@ enum iw_family {
 /*
  * Counters per family x type x code. Codes 0..15 each have their own row; codes 16..255
  * share row 16 of their type. Every code defined by IANA today is below 16, so nothing real
- * is folded, and 17 rows per type instead of 256 keep the per-CPU array at 272 KiB per CPU
- * (2 x 256 x 17 x 32 bytes) instead of 4 MiB per CPU.
+ * is folded, and 17 rows per type instead of 256 keep the per-CPU array at 408 KiB per CPU
+ * (2 x 256 x 17 x 48 bytes) instead of 6 MiB per CPU.
  */
 #define IW_NCODES		17
 #define IW_CODE_FOLD		16
@@ -212,7 +212,8 @@ struct iw_policy {
 /* What a packet over a global limit needs to know it is over (gcra()'s first test): the
  * CLI copies it from the rule into the line of the rule's bucket, one copy per policy copy,
  * before that copy is in force. A packet a fast word drops then reads the bucket's line and
- * not the rule's. span 0 (no copy) fails the test: the packet goes the long way. */
+ * not the rule's (and, once its CPU has noted the bucket over, neither: struct
+ * iw_row_counter). span 0 (no copy) fails the test: the packet goes the long way. */
 struct iw_bucket_limit {
 	__u64 tolerance;	/* the limit's tolerance */
 	__u64 span;		/* its interval + IW_LAG_TICKS */
@@ -342,7 +343,8 @@ enum iw_fast_kind {
 
 /*
  * A type's fast word, and whether the type's flood episode runs (events below), side by side
- * in one cache line: a packet a fast word drops reads both. until is written by the
+ * in one cache line: a packet a fast word drops reads both (but for a drop on its CPU's
+ * note, struct iw_row_counter, which reads only the word). until is written by the
  * program, once at an episode's start and once a second while it runs; the CLI writes only
  * word.
  *

@@ -2040,8 +2040,8 @@ TEST(rate_fresh_bucket_is_full)
 	DROPS(&f, R4(8, 0), IW_R_RATE);
 }
 
-/* CPUs whose row row holds a note (struct iw_row_counter) for fast word word that has not
- * lapsed by jiffy 0, i.e. any note for it; -1 when the row cannot be read. */
+/* CPUs whose row row holds a note (struct iw_row_counter) for fast word word; -1 when the
+ * row cannot be read. */
 static int notes(__u32 row, __u64 word)
 {
 	const struct iw_row_counter *v = pcpu_buf;
@@ -2123,6 +2123,28 @@ TEST(rate_global_note_lapses)
 		CHECK_TRUE(notes(R4(8, 0), conf.fast[IW_FAM_ICMP][8].word) >= 1);
 	usleep(8 * 1000000 / hz);
 	PASSES(&f, R4(8, 0), IW_R_NONE);
+}
+
+/* A bucket never written is full even where the flood's first test (the limit's copy in the
+ * bucket's line) would find its TAT of 0 over the tolerance: that happens for real in the
+ * interval before each wrap of the tick clock (the first one 5 minutes after boot), and is
+ * brought about here with a copy whose span takes in any TAT. */
+TEST(rate_fresh_bucket_not_over)
+{
+	__u32 zero = 0;
+	struct frame f;
+
+	BEGIN();
+	rate_global(1, 7, 1);
+	pol.type_rule[IW_FAM_ICMP][8] = 1;
+	INSTALL();
+	CHECK_OK(bpf_map_lookup_elem(buckets_fd, &zero, &state));
+	CHECK_EQ(state.buckets[7].tat, 0);
+	state.buckets[7].lim[0].span = ~0ULL;
+	CHECK_OK(bpf_map_update_elem(buckets_fd, &zero, &state, 0));
+	BUILD(&f, .type = 8, .data = 56);
+	PASSES(&f, R4(8, 0), IW_R_NONE);
+	DROPS(&f, R4(8, 0), IW_R_RATE);
 }
 
 TEST(deny_and_allow_lists)
