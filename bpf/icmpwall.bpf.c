@@ -969,9 +969,9 @@ static __always_inline int global_verdict(struct iw_row_counter *rc, __u64 w,
  * global one), then the global bucket, with the clock read again (the source's bucket
  * may have taken a while). saddr: the source address in the packet (4 or 16 bytes).
  */
-static __always_inline int rate_verdict(struct iw_fast *fe, __u32 fam, __u32 type,
-					const void *saddr, const struct iw_rule *r, bool src,
-					bool global, __u32 bucket, __u32 copy)
+static __always_inline int rate_verdict(__u32 fam, __u32 type, const void *saddr,
+					const struct iw_rule *r, bool src, bool global,
+					__u32 bucket, __u32 copy)
 {
 	__u64 now;
 
@@ -985,8 +985,8 @@ static __always_inline int rate_verdict(struct iw_fast *fe, __u32 fam, __u32 typ
 			return DROP(IW_R_RATE);
 	}
 	if (global)
-		return global_verdict(NULL, 0, fe, fam, type, bucket, copy, &r->global,
-				      bpf_jiffies64());
+		return global_verdict(NULL, 0, type_fast((fam & 1) * 256 + (type & 0xff)), fam,
+				      type, bucket, copy, &r->global, bpf_jiffies64());
 	return PASS(IW_R_NONE);
 }
 
@@ -1005,15 +1005,15 @@ static __always_inline int rate_check(struct xdp_md *ctx, const struct pkt *p,
 
 		if ((void *)(ip + 1) > data_end)
 			return DROP(IW_R_RATE);
-		return rate_verdict(type_fast(p->type), IW_FAM_ICMP, p->type, &ip->saddr, r,
-				    r->src.interval, r->global.interval, r->bucket, copy);
+		return rate_verdict(IW_FAM_ICMP, p->type, &ip->saddr, r, r->src.interval,
+				    r->global.interval, r->bucket, copy);
 	} else {
 		struct ipv6hdr *ip6 = l3;
 
 		if ((void *)(ip6 + 1) > data_end)
 			return DROP(IW_R_RATE);
-		return rate_verdict(type_fast(256 + p->type), IW_FAM_ICMPV6, p->type, &ip6->saddr,
-				    r, r->src.interval, r->global.interval, r->bucket, copy);
+		return rate_verdict(IW_FAM_ICMPV6, p->type, &ip6->saddr, r, r->src.interval,
+				    r->global.interval, r->bucket, copy);
 	}
 }
 
@@ -1216,21 +1216,6 @@ static __always_inline int record(__u32 row_key, __u64 len, int verdict)
 	return record_at(bpf_map_lookup_elem(&iw_stats, &row_key), len, verdict);
 }
 
-/* The fast word (include/icmpwall.h) at fe when it decides an unfragmented packet whose
- * end is end; 0 when it leaves the packet to the judge (or top runs). */
-static __always_inline __u64 fast_word(const struct iw_fast *fe, __u32 end)
-{
-	__u64 w = fe->word;
-
-	/* A word of 0 (IW_FAST_SLOW) has max 0: every packet ends past it. A word counts only
-	 * for the copy in force: the CLI writes the next copy's words before it flips, and a
-	 * CLI killed in between must not leave them half in force. While top runs (gate's
-	 * upper half) none counts. */
-	if (end > (w & IW_FAST_MAX) || IW_FAST_COPY(w) != READ_ONCE(iw_conf.gate))
-		return 0;
-	return w;
-}
-
 /* The verdict of fast word w, at fe, on a packet of family fam whose ICMP header is icmp,
  * from saddr. rc: the packet's row on this CPU (global_verdict()). */
 static __always_inline int fast_verdict(struct iw_row_counter *rc, struct iw_fast *fe, __u64 w,
@@ -1249,8 +1234,8 @@ static __always_inline int fast_verdict(struct iw_row_counter *rc, struct iw_fas
 	}
 	if ((w & (IW_FAST_SRC | IW_FAST_GLOBAL)) != IW_FAST_GLOBAL) {
 		r = &iw_conf.pol[IW_FAST_COPY(w)].rules[IW_FAST_RULE(w)];
-		return rate_verdict(fe, fam, icmp->type, saddr, r, w & IW_FAST_SRC,
-				    w & IW_FAST_GLOBAL, IW_FAST_BUCKET(w), IW_FAST_COPY(w));
+		return rate_verdict(fam, icmp->type, saddr, r, w & IW_FAST_SRC, w & IW_FAST_GLOBAL,
+				    IW_FAST_BUCKET(w), IW_FAST_COPY(w));
 	}
 	/* a global limit alone, as in most floods: this CPU's note first; the type read again
 	 * past it (READ_ONCE), so that nothing is kept for it across the clock's call */
@@ -1260,6 +1245,38 @@ static __always_inline int fast_verdict(struct iw_row_counter *rc, struct iw_fas
 	r = &iw_conf.pol[IW_FAST_COPY(w)].rules[IW_FAST_RULE(w)];
 	return global_verdict(rc, w, fe, fam, READ_ONCE(icmp->type), IW_FAST_BUCKET(w),
 			      IW_FAST_COPY(w), &r->global, now);
+}
+
+/*
+ * What both families share of the straight line: the fast word (include/icmpwall.h) of
+ * family fam and the type in icmp decides an unfragmented packet of len frame bytes whose
+ * end is end, from saddr, and the packet is counted in its row. Returns the XDP action, or
+ * -1 when the word leaves the packet to the judge (or top runs).
+ */
+static __always_inline int fast_decide(__u32 fam, const struct icmp_common *icmp, __u64 end,
+				       const void *saddr, __u64 len)
+{
+	struct iw_fast *fe = &iw_conf.fast[fam][icmp->type];
+	__u64 w = fe->word;
+	struct iw_row_counter *rc;
+	__u32 row;
+	int v;
+
+	/* A word of 0 (IW_FAST_SLOW) has max 0: every packet ends past it. A word counts only
+	 * for the copy in force: the CLI writes the next copy's words before it flips, and a
+	 * CLI killed in between must not leave them half in force. While top runs (gate's
+	 * upper half) none counts. */
+	if (end > (w & IW_FAST_MAX) || IW_FAST_COPY(w) != READ_ONCE(iw_conf.gate))
+		return -1;
+	row = iw_row(fam, icmp->type, icmp->code);
+	rc = bpf_map_lookup_elem(&iw_stats, &row);
+	v = fast_verdict(rc, fe, w, fam, icmp, saddr);
+	/* the common verdicts as constants, so that their record_at() is a straight line */
+	if (v == PASS(IW_R_NONE))
+		return record_at(rc, len, PASS(IW_R_NONE));
+	if (v == DROP(IW_R_RATE))
+		return record_at(rc, len, DROP(IW_R_RATE));
+	return record_at(rc, len, v);
 }
 
 /*
@@ -1273,11 +1290,7 @@ static __always_inline int fast_ipv4(void *data, void *data_end)
 {
 	struct iphdr *ip = data + sizeof(struct ethhdr);
 	struct icmp_common *icmp = (void *)(ip + 1);
-	__u64 tot, w, len = data_end - data;	/* 64-bit: no zero-extensions on the way */
-	struct iw_row_counter *rc;
-	struct iw_fast *fe;
-	__u32 row;
-	int v;
+	__u64 tot, len = data_end - data;	/* 64-bit: no zero-extensions on the way */
 
 	if (*(__u8 *)ip != 0x45 || (ip->frag_off & bpf_htons(IP_MF | IP_OFFMASK)))
 		return -1;
@@ -1287,30 +1300,14 @@ static __always_inline int fast_ipv4(void *data, void *data_end)
 	if (tot - (sizeof(*ip) + sizeof(*icmp)) >
 	    len - (sizeof(struct ethhdr) + sizeof(*ip) + sizeof(*icmp)))
 		return -1;
-	fe = &iw_conf.fast[IW_FAM_ICMP][icmp->type];
-	w = fast_word(fe, tot);
-	if (!w)
-		return -1;
-	row = iw_row(IW_FAM_ICMP, icmp->type, icmp->code);
-	rc = bpf_map_lookup_elem(&iw_stats, &row);
-	v = fast_verdict(rc, fe, w, IW_FAM_ICMP, icmp, &ip->saddr);
-	/* the common verdicts as constants, so that their record_at() is a straight line */
-	if (v == PASS(IW_R_NONE))
-		return record_at(rc, len, PASS(IW_R_NONE));
-	if (v == DROP(IW_R_RATE))
-		return record_at(rc, len, DROP(IW_R_RATE));
-	return record_at(rc, len, v);
+	return fast_decide(IW_FAM_ICMP, icmp, tot, &ip->saddr, len);
 }
 
 static __always_inline int fast_ipv6(void *data, void *data_end)
 {
 	struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
 	struct icmp_common *icmp = (void *)(ip6 + 1);
-	__u64 plen, w, len = data_end - data;
-	struct iw_row_counter *rc;
-	struct iw_fast *fe;
-	__u32 row;
-	int v;
+	__u64 plen, len = data_end - data;
 
 	if ((void *)(icmp + 1) > data_end || ip6->nexthdr != IPPROTO_ICMPV6)
 		return -1;
@@ -1318,18 +1315,7 @@ static __always_inline int fast_ipv6(void *data, void *data_end)
 	plen = bpf_ntohs(ip6->payload_len);
 	if (plen - sizeof(*icmp) > len - (sizeof(struct ethhdr) + sizeof(*ip6) + sizeof(*icmp)))
 		return -1;
-	fe = &iw_conf.fast[IW_FAM_ICMPV6][icmp->type];
-	w = fast_word(fe, sizeof(*ip6) + plen);
-	if (!w)
-		return -1;
-	row = iw_row(IW_FAM_ICMPV6, icmp->type, icmp->code);
-	rc = bpf_map_lookup_elem(&iw_stats, &row);
-	v = fast_verdict(rc, fe, w, IW_FAM_ICMPV6, icmp, &ip6->saddr);
-	if (v == PASS(IW_R_NONE))
-		return record_at(rc, len, PASS(IW_R_NONE));
-	if (v == DROP(IW_R_RATE))
-		return record_at(rc, len, DROP(IW_R_RATE));
-	return record_at(rc, len, v);
+	return fast_decide(IW_FAM_ICMPV6, icmp, sizeof(*ip6) + plen, &ip6->saddr, len);
 }
 
 SEC("xdp")

@@ -980,35 +980,38 @@ void policy_bucket_limits(const struct iw_policy *kp, uint32_t copy, struct iw_b
 	}
 }
 
+/* The fast word of family fam x type type in compiled policy kp, installed as copy copy. */
+static __u64 fast_word(const struct iw_policy *kp, uint32_t copy, int fam, int type)
+{
+	uint32_t list = fam == IW_FAM_ICMP ? IW_POL_CIDR4 : IW_POL_CIDR6;
+	bool nd = fam == IW_FAM_ICMPV6 && type >= IW_ND_FIRST && type <= IW_ND_LAST;
+	__u64 max = nd || !kp->max_size ? IW_FAST_MAX : kp->max_size, w;
+	int idx = kp->type_rule[fam][type];
+	const struct iw_rule *r = &kp->rules[idx];
+
+	/* code-level rules, or checks that only the judge makes */
+	if (kp->type_codes[fam][type] || (!nd && (kp->flags & (list | IW_POL_CSUM_VERIFY))))
+		return IW_FAST_SLOW;
+	if (!idx || r->action == IW_ACT_PASS)
+		w = IW_FAST_WORD(IW_FAST_PASS, copy, 0, max);
+	else if (r->action == IW_ACT_DROP)
+		w = IW_FAST_WORD(IW_FAST_DROP, copy, 0, max);
+	else if (r->action == IW_ACT_RATE)
+		w = IW_FAST_WORD(IW_FAST_RATE, copy, idx, max) |
+		    (__u64)(r->bucket % IW_MAX_BUCKETS) << 32 |
+		    (r->src.interval ? IW_FAST_SRC : 0) |
+		    (r->global.interval ? IW_FAST_GLOBAL : 0);
+	else
+		return IW_FAST_SLOW;
+	return w | IW_FAST_GENERATION(kp->generation);
+}
+
 void policy_fast_words(const struct iw_policy *kp, uint32_t copy, struct iw_fast out[IW_NFAM][256])
 {
-	for (int fam = 0; fam < IW_NFAM; fam++) {
-		uint32_t list = fam == IW_FAM_ICMP ? IW_POL_CIDR4 : IW_POL_CIDR6;
-
-		for (int type = 0; type < 256; type++) {
-			bool nd = fam == IW_FAM_ICMPV6 && type >= IW_ND_FIRST && type <= IW_ND_LAST;
-			__u64 max = nd || !kp->max_size ? IW_FAST_MAX : kp->max_size;
-			int idx = kp->type_rule[fam][type];
-			const struct iw_rule *r = &kp->rules[idx];
-			__u64 w = IW_FAST_SLOW;
-
-			if (kp->type_codes[fam][type] ||
-			    (!nd && (kp->flags & (list | IW_POL_CSUM_VERIFY))))
-				w = IW_FAST_SLOW;	/* code-level rules, or the judge's checks */
-			else if (!idx || r->action == IW_ACT_PASS)
-				w = IW_FAST_WORD(IW_FAST_PASS, copy, 0, max);
-			else if (r->action == IW_ACT_DROP)
-				w = IW_FAST_WORD(IW_FAST_DROP, copy, 0, max);
-			else if (r->action == IW_ACT_RATE)
-				w = IW_FAST_WORD(IW_FAST_RATE, copy, idx, max) |
-				    (__u64)(r->bucket % IW_MAX_BUCKETS) << 32 |
-				    (r->src.interval ? IW_FAST_SRC : 0) |
-				    (r->global.interval ? IW_FAST_GLOBAL : 0);
-			if (w != IW_FAST_SLOW)
-				w |= IW_FAST_GENERATION(kp->generation);
-			__atomic_store_n(&out[fam][type].word, w, __ATOMIC_RELEASE);
-		}
-	}
+	for (int fam = 0; fam < IW_NFAM; fam++)
+		for (int type = 0; type < 256; type++)
+			__atomic_store_n(&out[fam][type].word, fast_word(kp, copy, fam, type),
+					 __ATOMIC_RELEASE);
 }
 
 static void decompile_limit(struct pol_limit *l, const struct iw_limit *k)

@@ -17,6 +17,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -354,6 +355,7 @@ static struct iw_policy pol;		/* scratch policy, zeroed by reset() */
 static struct iw_conf conf;		/* what install() writes to iw_conf */
 static struct iw_state state;		/* the global buckets and claims, read or reset whole */
 static unsigned long n_checks;		/* assertions evaluated */
+static cpu_set_t all_cpus;		/* the CPUs the tests may run on (setup) */
 static char label[128];			/* what a loop is at, printed with failures */
 
 #define LABEL(...)		snprintf(label, sizeof(label), __VA_ARGS__)
@@ -816,6 +818,8 @@ static int setup(void)
 	cidr4_fd = bpf_map__fd(skel->maps.iw_cidr4);
 	cidr6_fd = bpf_map__fd(skel->maps.iw_cidr6);
 	ncpus = libbpf_num_possible_cpus();
+	if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus))
+		return -errno;
 	if (ncpus <= 0)
 		return -1;
 	vmax = (size_t)IW_NROWS * ncpus * sizeof(struct iw_row_counter);
@@ -2055,17 +2059,24 @@ static int notes(__u32 row, __u64 word)
 }
 
 /* A drop by a fast word's global rule leaves a note in the packet's row on its CPU: the word,
- * and the jiffy until which the bucket must stay over; the packets after it drop on the
- * note, and are counted as any rate drop. A change of policy writes new words (the
- * generation is in them), so a note does not outlive the policy that wrote it: here the
- * same rule, bucket and copy at a burst that admits. Judge only (ICMPWALL_TEST_SLOW): no
- * fast word, no note. */
+ * and the jiffy until which the bucket must stay over; the packets after it on that CPU drop
+ * on the note, without reading the bucket (here the bucket is emptied behind the program's
+ * back, and the note still drops), and are counted as any rate drop. A change of policy
+ * writes new words (the generation is in them), so a note does not outlive the policy that
+ * wrote it: here the same rule, bucket and copy at a burst that admits. Judge only
+ * (ICMPWALL_TEST_SLOW): no fast word, no note, the bucket decides. The test runs pinned to
+ * one CPU, so that every packet finds the note the first drop left. */
 TEST(rate_global_note)
 {
-	__u64 word;
+	__u32 zero = 0;
+	cpu_set_t one;
 	struct frame f;
+	__u64 word;
 
 	BEGIN();
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	CHECK_OK(sched_setaffinity(0, sizeof(one), &one));
 	rate_global(1, 3, 1);
 	pol.type_rule[IW_FAM_ICMP][8] = 1;
 	INSTALL();
@@ -2074,15 +2085,21 @@ TEST(rate_global_note)
 	PASSES(&f, R4(8, 0), IW_R_NONE);
 	CHECK_EQ(notes(R4(8, 0), word), 0);	/* a packet that passes leaves none */
 	DROPS(&f, R4(8, 0), IW_R_RATE);
-	if (word)
-		CHECK_TRUE(notes(R4(8, 0), word) >= 1);
-	else
-		CHECK_EQ(notes(R4(8, 0), word), 0);
+	CHECK_EQ(notes(R4(8, 0), word), word ? 1 : 0);
 	for (int i = 0; i < 3; i++) {
 		LABEL("drop %d", i + 2);
 		DROPS(&f, R4(8, 0), IW_R_RATE);
 	}
 	label[0] = 0;
+	/* a full bucket (TAT 0) that only a packet reading it would see */
+	CHECK_OK(bpf_map_lookup_elem(buckets_fd, &zero, &state));
+	state.buckets[3].tat = 0;
+	CHECK_OK(bpf_map_update_elem(buckets_fd, &zero, &state, 0));
+	if (word)
+		DROPS(&f, R4(8, 0), IW_R_RATE);
+	else
+		PASSES(&f, R4(8, 0), IW_R_NONE);
+	CHECK_OK(sched_setaffinity(0, sizeof(all_cpus), &all_cpus));
 	rate_global(1, 3, 1000);
 	INSTALL();
 	CHECK_TRUE(!word || conf.fast[IW_FAM_ICMP][8].word != word);
