@@ -533,7 +533,7 @@ static int read_percpu_u64(int fd, __u32 count, size_t value_size, __u64 *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	size_t nfields = value_size / sizeof(__u64), stride = nfields * ncpu;
-	__u32 chunk = 1024, done = 0;
+	__u32 chunk = 1024, done = 0, last = 0;
 	__u64 *vals;
 	__u32 *keys;
 	int err = 0;
@@ -548,10 +548,11 @@ static int read_percpu_u64(int fd, __u32 count, size_t value_size, __u64 *out)
 	}
 	memset(out, 0, (size_t)count * value_size);
 	while (done < count) {
-		__u32 n = count - done < chunk ? count - done : chunk, in = done, next = 0;
+		__u32 n = count - done < chunk ? count - done : chunk;
 		LIBBPF_OPTS(bpf_map_batch_opts, opts);
 
-		if (bpf_map_lookup_batch(fd, done ? &in : NULL, &next, keys, vals, &n, &opts) &&
+		/* in: the last key read, which the kernel starts after; out: the last it read */
+		if (bpf_map_lookup_batch(fd, done ? &last : NULL, &last, keys, vals, &n, &opts) &&
 		    errno != ENOENT) {
 			/* no batch support: one key at a time */
 			for (n = 0; n < chunk && done + n < count; n++) {
@@ -560,6 +561,7 @@ static int read_percpu_u64(int fd, __u32 count, size_t value_size, __u64 *out)
 					err = -errno;
 					goto out;
 				}
+				last = keys[n];
 			}
 		}
 		if (!n)

@@ -890,6 +890,38 @@ TEST(contract_layout)
 	CHECK_EQ(bpf_map__value_size(skel->maps.data_state), sizeof(struct iw_state));
 }
 
+/* The CLI's read of the counters (iw_read_rows(), which reads the map in batches of 1024
+ * keys) returns every row once, summed over the CPUs: each row holds its own count. */
+TEST(cli_reads_every_row)
+{
+	static struct iw_row_counter rows[IW_NROWS];
+	struct iw_dev d = { .fds = { [IWM_STATS] = stats_fd } };
+	struct iw_row_counter *v = pcpu_buf;
+	__u32 wrong = 0, first = 0;
+
+	BEGIN();
+	for (__u32 k = 0; k < IW_NROWS; k++) {
+		memset(v, 0, (size_t)ncpus * sizeof(*v));
+		for (int c = 0; c < ncpus; c++) {
+			v[c].packets = k + 1;
+			v[c].rate_dropped = c + 1;
+		}
+		ASSERT_OK(bpf_map_update_elem(stats_fd, &k, v, 0));
+	}
+	ASSERT_OK(iw_read_rows(&d, rows));
+	for (__u32 k = 0; k < IW_NROWS; k++) {
+		if (rows[k].packets == (__u64)ncpus * (k + 1) &&
+		    rows[k].rate_dropped == (__u64)ncpus * (ncpus + 1) / 2)
+			continue;
+		if (!wrong++)
+			first = k;
+	}
+	if (wrong)
+		TEST_FAIL("%u rows read wrong, the first row %u: packets %llu (want %llu)", wrong,
+			  first, (unsigned long long)rows[first].packets,
+			  (unsigned long long)ncpus * (first + 1));
+}
+
 /* ---- 1. types and rows ---------------------------------------------------------------- */
 
 struct tc {
