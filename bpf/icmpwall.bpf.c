@@ -469,15 +469,19 @@ static __always_inline __u64 gcra_convert(__u64 tat, __u64 now, const struct iw_
 			tokens = tokens_in(m->interval, m->tolerance);
 	}
 	full_new = lim->tolerance + lim->interval;
-	if (tokens * lim->interval >= full_new)
+	/* tokens * interval >= full_new, tested without the product, which can pass 2^64 (an
+	 * old burst of 10^8, a new interval of up to 2^48 ticks); below it, it cannot */
+	if (tokens > (full_new - 1) / lim->interval)
 		return now;			/* clamped to the new burst */
 	return now + full_new - tokens * lim->interval;
 }
 
 /*
- * One GCRA decision on a shared state word, for every case but the flood's (gcra()). Only
- * conforming packets write the word, with a compare-and-swap, retried a bounded number of
- * times (a packet that keeps losing the race is treated as over the limit). A subprogram
+ * One GCRA decision on a shared state word, for every case but the flood's (gcra()).
+ * Conforming packets write the word, and so does the first packet to find it of an older
+ * epoch, conforming or not (the converted word); each with a compare-and-swap, retried a
+ * bounded number of times (a packet that keeps losing the race is treated as over the
+ * limit). A subprogram
  * of its own: its loop's registers would otherwise be saved on the flood's path.
  */
 static __noinline bool gcra_update(__u64 *state, const struct iw_limit *lim, __u64 now)

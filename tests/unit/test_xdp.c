@@ -2052,6 +2052,36 @@ TEST(rate_epoch_conversion)
 	DROPS(&f, R4(0, 0), IW_R_RATE);
 }
 
+/* A conversion whose tokens times the new interval passes 2^64 (a large old burst, a slow
+ * new limit): 65536 tokens of 2^48 ticks each are more than the new burst holds, so the
+ * bucket comes out full, not as the product wrapped to 0 would have it (empty). */
+TEST(rate_epoch_conversion_large_burst)
+{
+	struct iw_limit *g = &pol.rules[1].global;
+	struct frame f;
+
+	BEGIN();
+	BUILD(&f, .type = 8, .data = 56);
+	pol.rules[1] = (struct iw_rule){
+		.action = IW_ACT_RATE, .bucket = 0,
+		.global = { .interval = 1ULL << 40, .tolerance = 65536ULL << 40, .count = 1,
+			    .burst = 65537 },
+	};
+	g->hist[0] = (struct iw_epoch_limit){ g->interval, g->tolerance };
+	pol.type_rule[IW_FAM_ICMP][8] = 1;
+	INSTALL();
+	PASSES(&f, R4(8, 0), IW_R_NONE);		/* 65536 tokens left */
+	g->interval = 1ULL << 48;
+	g->tolerance = 9999ULL << 48;
+	g->burst = 10000;
+	g->epoch = 1;
+	g->hist[1] = (struct iw_epoch_limit){ g->interval, g->tolerance };
+	INSTALL();
+	PASSES(&f, R4(8, 0), IW_R_NONE);
+	CHECK_EQ(bucket_word(0) & IW_EPOCH_MASK, 1);
+	PASSES(&f, R4(8, 0), IW_R_NONE);
+}
+
 /* A bucket never written (word 0, epoch 0, as in a fresh policy) is full whatever the
  * clock reads; the jiffies clock shifted left by 32 wraps 5 minutes after boot and every
  * 2^32 jiffies after that, so 0 is not always in the past. */
