@@ -101,6 +101,7 @@ int cmd_attach(struct cmd_args *a)
 	struct iw_conf *conf;
 	uint64_t sources = IW_DEFAULT_SOURCES;
 	bool attached = false, dir_made = false;
+	unsigned int hz;
 	int ret = 1, e;
 
 	policy_init(&pol);
@@ -114,9 +115,15 @@ int cmd_attach(struct cmd_args *a)
 		return EXIT_USAGE;
 	if (iw_check_ifname(dev))
 		return 1;
-	/* Everything that can be checked is checked before anything changes. */
+	/* Everything that can be checked is checked before anything changes: the policy is
+	 * compiled once here too, with this kernel's HZ, as it will be once attached. */
+	hz = iw_kernel_hz();
 	if (policy_file && policy_parse_file(&pol, policy_file, err, sizeof(err), stderr)) {
 		pr_err("%s", err);
+		goto out;
+	}
+	if (policy_file && policy_compiles(&pol, hz, err, sizeof(err))) {
+		pr_err("%s: %s", policy_file, err);
 		goto out;
 	}
 	snprintf(d.name, sizeof(d.name), "%s", dev);
@@ -183,7 +190,12 @@ int cmd_attach(struct cmd_args *a)
 	}
 	bpf_map__set_max_entries(skel->maps.iw_src4, sources);
 	bpf_map__set_max_entries(skel->maps.iw_src6, sources);
-	skel->rodata->iw_ncpus = libbpf_num_possible_cpus();
+	e = libbpf_num_possible_cpus();
+	if (e <= 0) {
+		pr_err("cannot count the CPUs: %s", strerror(e ? -e : EINVAL));
+		goto out;
+	}
+	skel->rodata->iw_ncpus = e;
 	for (int i = 0; i < IW_TOP_DECAY_STEPS; i++)
 		skel->rodata->iw_top_decay[i] = (__u32)(4294967295.0 * pow(1.08, -i));
 	prog = xdp_program__create(&(struct xdp_program_opts){
@@ -210,7 +222,7 @@ int cmd_attach(struct cmd_args *a)
 		.abi = IW_ABI_VERSION,
 		.ifindex = d.ifindex,
 		.mode = got,
-		.hz = iw_kernel_hz(),
+		.hz = hz,
 		.attached_at = time(NULL),
 		.sources = sources,
 		.netns = iw_netns_ino(),

@@ -855,6 +855,19 @@ static void compile_limit(struct iw_limit *k, const struct pol_limit *l,
 	k->hist[k->epoch % IW_EPOCHS] = (struct iw_epoch_limit){ k->interval, k->tolerance };
 }
 
+int policy_compiles(const struct policy *p, uint32_t hz, char *err, size_t errlen)
+{
+	bool fresh[IW_MAX_BUCKETS];
+	struct iw_policy *kp = calloc(1, sizeof(*kp));
+	int ret;
+
+	if (!kp)
+		return fail(err, errlen, NULL, "out of memory");
+	ret = policy_compile(p, NULL, hz, kp, fresh, err, errlen);
+	free(kp);
+	return ret;
+}
+
 int policy_compile(const struct policy *p, const struct iw_policy *old, uint32_t hz,
 		   struct iw_policy *out, bool *fresh_buckets, char *err, size_t errlen)
 {

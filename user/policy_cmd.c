@@ -49,20 +49,15 @@ static int policy_check(const char *file)
 {
 	char err[POL_ERR_LEN + PATH_MAX];
 	struct policy pol;
-	struct iw_policy *kp;
-	bool fresh[IW_MAX_BUCKETS];
 	int ret = 1;
 
 	policy_init(&pol);
-	kp = calloc(1, sizeof(*kp));
-	if (!kp)
-		return 1;
 	if (policy_parse_file(&pol, file, err, sizeof(err), stderr)) {
 		pr_err("%s", err);
 		goto out;
 	}
 	/* compile too: limits that only a compiled policy hits are errors here as well */
-	if (policy_compile(&pol, NULL, POL_HZ_WORST, kp, fresh, err, sizeof(err))) {
+	if (policy_compiles(&pol, POL_HZ_WORST, err, sizeof(err))) {
 		pr_err("%s: %s", file, err);
 		goto out;
 	}
@@ -70,7 +65,6 @@ static int policy_check(const char *file)
 	       pol.ncidrs, pol.ncidrs == 1 ? "" : "es");
 	ret = 0;
 out:
-	free(kp);
 	policy_free(&pol);
 	return ret;
 }
