@@ -171,6 +171,10 @@ int cmd_attach(struct cmd_args *a)
 	dir_made = true;
 
 	e = iw_find_prog(d.ifindex, &id, NULL, &other);
+	if (e < 0) {
+		pr_err("%s: cannot read its XDP program: %s", dev, strerror(-e));
+		goto out;
+	}
 	if (e == 1) {
 		pr_err("%s: already attached (program id %u)", dev, id);
 		goto out;
@@ -270,7 +274,12 @@ static int detach_prog(struct iw_dev *d, bool *detached)
 	char buf[128];
 	int err;
 
-	if (iw_find_prog(d->ifindex, &id, &mode, NULL) != 1 || id != d->prog_id)
+	err = iw_find_prog(d->ifindex, &id, &mode, NULL);
+	if (err < 0) {
+		pr_err("%s: cannot read its XDP program: %s", d->name, strerror(-err));
+		return err;
+	}
+	if (err != 1 || id != d->prog_id)
 		return 0;	/* already gone */
 	*detached = true;
 	prog = xdp_program__from_id(id);

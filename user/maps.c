@@ -164,13 +164,16 @@ int iw_find_prog(int ifindex, __u32 *id, enum xdp_attach_mode *mode, __u32 *othe
 {
 	struct xdp_multiprog *mp;
 	struct xdp_program *p;
-	int found = 0;
+	int found = 0, err;
 
 	if (other_id)
 		*other_id = 0;
 	mp = xdp_multiprog__get_from_ifindex(ifindex);
-	if (!mp || libxdp_get_error(mp))
-		return 0;	/* nothing attached (or nothing libxdp can read) */
+	err = libxdp_get_error(mp);
+	if (err == -ENOENT || (!err && !mp))
+		return 0;	/* nothing attached */
+	if (err)
+		return err;
 	if (xdp_multiprog__is_legacy(mp)) {
 		p = xdp_multiprog__main_prog(mp);
 		if (p && !strcmp(xdp_program__name(p), IW_PROG_NAME)) {
@@ -424,9 +427,13 @@ int iw_dev_open(struct iw_dev *d, const char *name, unsigned int flags)
 		err = -ENODEV;
 		goto fail;
 	}
-	if (iw_find_prog(d->ifindex, &id, NULL, NULL) != 1) {
-		open_err(flags, "%s: not attached", name);
-		err = -ENOENT;
+	err = iw_find_prog(d->ifindex, &id, NULL, NULL);
+	if (err != 1) {
+		if (err < 0)
+			open_err(flags, "%s: cannot read its XDP program: %s", name, strerror(-err));
+		else
+			open_err(flags, "%s: not attached", name);
+		err = err < 0 ? err : -ENOENT;
 		goto fail;
 	}
 	err = open_from_prog(d, id);
