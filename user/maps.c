@@ -242,8 +242,10 @@ static int open_from_prog(struct iw_dev *d, __u32 prog_id)
 		if (fd < 0)
 			return -errno;
 		if (bpf_obj_get_info_by_fd(fd, &mi, &mlen)) {
+			int err = -errno;
+
 			close(fd);
-			return -errno;
+			return err;
 		}
 		for (int m = 0; m < IWM_COUNT; m++) {
 			if (d->fds[m] < 0 && !strcmp(mi.name, iw_map_names[m])) {

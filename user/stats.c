@@ -185,8 +185,12 @@ int cmd_stats(struct cmd_args *a)
 		iw_dev_close(&d);
 		return ret;
 	}
-	if (opt_set(a, "prometheus"))
+	if (opt_set(a, "prometheus")) {
+		/* prom_write() reports a device it cannot open as down, not as an error */
+		if (iw_check_ifname(a->argv[0]))
+			return 1;
 		return prom_write(stdout, a->argv, 1) ? 1 : 0;
+	}
 	if (iw_dev_open(&d, a->argv[0], 0))
 		return 1;
 	s = snapshot_new();
@@ -492,10 +496,8 @@ int stats_watch(const struct iw_dev *d, double secs, bool json)
 		if (stop)
 			break;
 		err = snapshot_read(d, cur);
-		if (err) {
-			pr_err("%s: cannot read counters: %s", d->name, strerror(-err));
-			goto restore;
-		}
+		if (err)
+			goto restore;	/* said once the terminal is back */
 		dt = elapsed(&prev->when, &cur->when);
 		if (json)
 			stats_render_json_rates(d, prev, cur, dt);
@@ -510,6 +512,8 @@ restore:
 	if (tty)
 		fputs("\033[?25h\033[?1049l", stdout);	/* the terminal as it was */
 	fflush(stdout);
+	if (err)	/* after the alternate screen, which would take the line with it */
+		pr_err("%s: cannot read counters: %s", d->name, strerror(-err));
 out:
 	free(lv.hist);
 	free(prev);

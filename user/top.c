@@ -113,8 +113,13 @@ static int collect(const struct iw_dev *d, int ncpu, struct talker **out)
 		return -ENOMEM;
 	}
 	for (__u32 k = 0; k < IW_TOP_SLOTS; k++) {
-		if (bpf_map_lookup_elem(d->fds[IWM_TOP], &k, vals))
-			continue;
+		if (bpf_map_lookup_elem(d->fds[IWM_TOP], &k, vals)) {
+			int err = -errno;	/* every slot of an array exists */
+
+			free(vals);
+			free(t);
+			return err;
+		}
 		for (int c = 0; c < ncpu; c++) {
 			if (!vals[c].fam || !vals[c].seen)
 				continue;
@@ -168,6 +173,10 @@ int cmd_top(struct cmd_args *a)
 		return EXIT_USAGE;
 	if (opt_set(a, "interval") && parse_seconds(opt_val(a, "interval"), "--interval", &secs))
 		return EXIT_USAGE;
+	if (ncpu <= 0) {
+		pr_err("cannot count the CPUs: %s", strerror(ncpu ? -ncpu : EINVAL));
+		return 1;
+	}
 	if (iw_dev_open(&d, a->argv[0], 0))
 		return 1;
 	sigaction(SIGINT, &sa, NULL);
@@ -186,7 +195,9 @@ int cmd_top(struct cmd_args *a)
 		nanosleep(&ts, NULL);
 		waited += step;
 	}
-	set_until(&d, 0);	/* tracking off before reading: nothing moves under us */
+	err = set_until(&d, 0);	/* tracking off before reading: nothing moves under us */
+	if (err)	/* it ends by itself at the deadline set above */
+		pr_warn("%s: cannot stop tracking sources: %s", d.name, strerror(-err));
 	n = collect(&d, ncpu, &t);
 	if (n < 0) {
 		pr_err("%s: cannot read the sources: %s", d.name, strerror(-n));

@@ -80,6 +80,8 @@ expect_cmd "an interface name with a slash" 1 "^icmpwall: invalid interface name
 	iw attach ../x
 expect_cmd "an interface name of 16 characters" 1 \
 	"^icmpwall: invalid interface name: 'abcdefghijklmnop'$" iw stats abcdefghijklmnop
+expect_cmd "stats --prometheus of an invalid interface name" 1 \
+	"^icmpwall: invalid interface name: '\.\./x'$" iw stats ../x --prometheus
 
 # ---- not root ----------------------------------------------------------------------------
 
