@@ -2,9 +2,11 @@
 /*
  * Bounded, verifier-friendly header parsing for the XDP program.
  *
- * A cursor walks the frame; every helper checks that the header it returns lies wholly
+ * A cursor walks the frame. cursor_pull() checks that the header it returns lies wholly
  * inside [data, data_end) and advances the cursor past it, or returns NULL and leaves the
- * cursor where it was. Loops over VLAN tags and IPv6 extension headers have fixed bounds.
+ * cursor where it was; parse_ethernet() returns the EtherType after the tags, or 0 (the
+ * cursor then somewhere in the headers) when they do not fit. Loops over VLAN tags and
+ * IPv6 extension headers have fixed bounds.
  */
 #ifndef ICMPWALL_PARSING_H
 #define ICMPWALL_PARSING_H

@@ -17,7 +17,7 @@
 /* Bumped whenever a map layout below changes: the CLI refuses to drive a program
  * that was attached by a build with another ABI. */
 #define IW_ABI_VERSION		3
-#define IW_META_MAGIC		0x6c6c61777069636dULL /* "icmpwall" */
+#define IW_META_MAGIC		0x6c6c61777069636dULL /* "mcipwall" in memory (little-endian) */
 
 /* Map names, as pinned under IW_PIN_ROOT/<dev>/. */
 #define IW_MAP_STATS		"iw_stats"
@@ -130,7 +130,7 @@ enum iw_action {
  * Rates are GCRA (virtual scheduling) limits on a jiffies clock. Time is counted in
  * ticks, 2^IW_TICK_SHIFT per jiffy; a bucket stores the theoretical arrival time (TAT)
  * of the next conforming packet. A packet at time t conforms when
- * max(TAT, t) + interval - t <= tolerance, and then TAT moves to max(TAT, t) + interval.
+ * max(TAT, t) - t <= tolerance, and then TAT moves to max(TAT, t) + interval.
  * interval = ticks per packet, tolerance = (burst - 1) x interval. Times wrap modulo
  * 2^64, every 2^32 jiffies (49.7 days at HZ=1000; jiffies starts 5 minutes before its
  * first wrap), and are compared as signed differences. A TAT is at most tolerance +

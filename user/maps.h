@@ -97,8 +97,8 @@ int iw_list_pinned(char (*names)[IF_NAMESIZE], int max);
  * namespace with icmpwall's program attached whose pins live elsewhere. At most max; a
  * negative errno when the pins cannot be read. */
 int iw_list_attachments(char (*names)[IF_NAMESIZE], int max);
-/* The kernel's CONFIG_HZ, read the way libbpf reads kconfig (/proc/config.gz, else
- * /boot/config-RELEASE); 0 when neither says. */
+/* The kernel's CONFIG_HZ, from /proc/config.gz, else /boot/config-RELEASE; 0 when
+ * neither says. */
 unsigned int iw_kernel_hz(void);
 
 /* icmpwall's program on ifindex: returns 1 and fills id and mode when there is one, 0 when

@@ -10,7 +10,7 @@ const char *family_name(int fam);			/* "icmp", "icmpv6" */
 const char *type_name(int fam, int type);		/* NULL when unnamed */
 const char *code_name(int fam, int type, int code);	/* NULL when unnamed */
 /* Row label for counters: "echo-request", "destination-unreachable/port-unreachable",
- * "time-exceeded/code-1", "type-42", ".../code-16+" for the folded row. */
+ * "time-exceeded/code-2", "type-42", ".../code-16+" for the folded row. */
 void row_name(int fam, int type, int code, char *buf, size_t len);
 
 /* Lookups by name; return -1 when unknown. */

@@ -397,7 +397,8 @@ bad:
 	return fail(err, errlen, where, "expected a rate like 100/second or 10/minute, got '%s'", w);
 }
 
-/* Checks that the burst fits the tick arithmetic for any HZ up to POL_HZ_WORST. */
+/* Ticks per packet of l at hz, a multiple of 256 (the low 8 bits of a state word hold its
+ * epoch), never 0. */
 static uint64_t limit_interval(const struct pol_limit *l, uint32_t hz)
 {
 	uint64_t per = (uint64_t)hz * (l->per_minute ? 60 : 1) << IW_TICK_SHIFT;
@@ -408,6 +409,7 @@ static uint64_t limit_interval(const struct pol_limit *l, uint32_t hz)
 	return iv ? iv : IW_EPOCH_MASK + 1;
 }
 
+/* Checks that the burst fits the tick arithmetic for any HZ up to POL_HZ_WORST. */
 static int check_limit(const struct pol_limit *l, char *err, size_t errlen, const char *where)
 {
 	uint64_t iv = limit_interval(l, POL_HZ_WORST);

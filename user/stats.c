@@ -270,8 +270,8 @@ static void sparkline(const struct live *lv, int row, char *buf, size_t len)
 	int n = 0;
 	size_t pos = 0;
 
-	/* HIST / SPARK is not whole: cell c covers samples c x HIST / SPARK up to the next
-	 * cell's first, so that all HIST samples are shown, not the last SPARK x 3. */
+	/* cell c: the peak of samples c x HIST / SPARK up to the next cell's first (every
+	 * sample is in one cell, whether or not SPARK divides HIST) */
 	for (int c = 0; c < SPARK; c++) {
 		float m = 0;
 
