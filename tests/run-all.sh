@@ -31,9 +31,15 @@ run_one() {
 	fi
 }
 
-for t in "$TOP/$BUILD"/tests/test_*; do
-	[ -x "$t" ] || continue
-	run_one "$(basename "$t")" "$t"
+# one binary per tests/unit/test_*.c: one that was not built is broken, not skipped
+for src in "$TOP"/tests/unit/test_*.c; do
+	name=$(basename "$src" .c)
+	if [ ! -x "$TOP/$BUILD/tests/$name" ]; then
+		broken+=("$name (not built: $BUILD/tests/$name)")
+		failed=$((failed + 1))
+		continue
+	fi
+	run_one "$name" "$TOP/$BUILD/tests/$name"
 done
 # the XDP tests again with no fast words: every packet through the judge
 if [ -x "$TOP/$BUILD/tests/test_xdp" ]; then

@@ -21,10 +21,16 @@ sanitizer_report() {
 		"$1"
 }
 
-# Unit tests: their own summary line, and no sanitizer report.
-for t in "$TOP/$BUILD"/tests/test_*; do
-	[ -x "$t" ] || continue
-	name=$(basename "$t")
+# Unit tests, one per tests/unit/test_*.c (one not built fails): their own summary line,
+# and no sanitizer report.
+for src in "$TOP"/tests/unit/test_*.c; do
+	name=$(basename "$src" .c)
+	t=$TOP/$BUILD/tests/$name
+	if [ ! -x "$t" ]; then
+		echo "san: $name: not built ($BUILD/tests/$name)"
+		failed=$((failed + 1))
+		continue
+	fi
 	echo "=== san: $name"
 	"$t" >"$log" 2>&1
 	rc=$?

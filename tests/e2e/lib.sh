@@ -155,8 +155,16 @@ bed_down() {
 	CLEANUP=()	# shell commands run (last first) when the test ends
 }
 
-# The result: failed when an assertion failed, the setup died, or nothing was checked.
+# The result: failed when an assertion failed, the setup died, the script stopped short
+# (set -u on an unset or non-numeric value exits with a status; the last line of a script
+# that runs to its end is an assertion, which returns 0), or nothing was checked.
 finish() {
+	local rc=$?
+
+	if [ "$rc" -ne 0 ] && [ "$DIED" -eq 0 ]; then
+		echo "the test stopped short (exit $rc)"
+		DIED=1
+	fi
 	bed_down
 	echo "$PASS passed, $FAIL failed"
 	[ "$FAIL" -eq 0 ] && [ "$DIED" -eq 0 ] && [ "$PASS" -gt 0 ] && exit 0

@@ -186,7 +186,9 @@ expect_cmd "detach with an extra argument" 2 "^icmpwall: unexpected argument 'ex
 	iw detach "$DEV_P" extra
 expect_cmd "status with two interfaces" 2 "^icmpwall: unexpected argument 'b'" iw status a b
 expect_cmd "no command at all" 2 '' iw
-expect_eq "no command: the usage goes to stderr, nothing to stdout" "$(iw 2>/dev/null)" ""
+expect_eq "no command: nothing to stdout" "$(iw 2>/dev/null)" ""
+expect_match "no command: the usage goes to stderr" "$(iw 2>&1 >/dev/null | head -n 1)" \
+	'^Usage: icmpwall '
 for w in 0 0.05 3601 abc 1x -1 '' inf nan; do
 	if [ "$w" = -1 ]; then
 		# "-1" is taken as the value, and refused by name

@@ -158,6 +158,7 @@ for cpu in 0 1; do
 done
 echo "  per-CPU packets of the row: cpu0 $d0, cpu1 $d1 (NET_RX softirqs, all namespaces:" \
      "$softirq0 -> $softirq1)"
+expect_range "the row's per-CPU packets moved with the two floods" "$total" 1000 999999999999
 expect_range "CPU 0 carried at least 10% of the flood" "$d0" $((total / 10)) "$total"
 expect_range "CPU 1 carried at least 10% of the flood" "$d1" $((total / 10)) "$total"
 

@@ -708,6 +708,12 @@ static int reset(void)
 
 #define BEGIN()			CHECK_OK(reset())
 
+/* The judge-only run (tests/run-all.sh): no fast words, every packet through the judge. */
+static bool judge_only(void)
+{
+	return getenv("ICMPWALL_TEST_SLOW");
+}
+
 /* Installs pol as the policy in force: copy 0 of iw_conf, active 0, with the fast words
  * the CLI would write (none when ICMPWALL_TEST_SLOW is set: then every packet goes through
  * the judge). Nothing runs the program concurrently here, so the CLI's flip between copies
@@ -720,7 +726,7 @@ static int install(void)
 	pol.generation++;
 	conf.active = 0;
 	conf.pol[0] = pol;
-	if (getenv("ICMPWALL_TEST_SLOW"))
+	if (judge_only())
 		memset(conf.fast, 0, sizeof(conf.fast));
 	else
 		policy_fast_words(&pol, 0, conf.fast);
@@ -2143,6 +2149,7 @@ TEST(rate_global_note)
 	pol.type_rule[IW_FAM_ICMP][8] = 1;
 	INSTALL();
 	word = conf.fast[IW_FAM_ICMP][8].word;
+	CHECK_EQ(word != 0, !judge_only());	/* a global limit alone: a fast word */
 	BUILD(&f, .type = 8, .data = 56);
 	PASSES(&f, R4(8, 0), IW_R_NONE);
 	CHECK_EQ(notes(R4(8, 0), word), 0);	/* a packet that passes leaves none */
@@ -2198,6 +2205,7 @@ TEST(rate_global_note_lapses)
 		CHECK_EQ(ret, XDP_PASS);
 	}
 	CHECK_EQ(ret, XDP_DROP);
+	CHECK_EQ(conf.fast[IW_FAM_ICMP][8].word != 0, !judge_only());
 	if (conf.fast[IW_FAM_ICMP][8].word)
 		CHECK_TRUE(notes(R4(8, 0), conf.fast[IW_FAM_ICMP][8].word) >= 1);
 	usleep(8 * 1000000 / hz);
@@ -2789,5 +2797,6 @@ TEST(top_switch_sends_packets_to_the_judge)
 	back.top_until = ~0ULL;
 	CHECK_OK(bpf_map_update_elem(conf_fd, &zero, &back, 0));
 	PASSES(&f, R4(8, 0), IW_R_NONE);
+	CHECK_EQ(conf.fast[IW_FAM_ICMP][8].word != 0, !judge_only());
 	CHECK_EQ(top_held(), conf.fast[IW_FAM_ICMP][8].word ? 0 : 1);
 }
