@@ -102,7 +102,7 @@ int cmd_attach(struct cmd_args *a)
 	uint64_t sources = IW_DEFAULT_SOURCES;
 	bool attached = false, dir_made = false;
 	unsigned int hz;
-	int ret = 1, e;
+	int ret = 1, e, found;
 
 	policy_init(&pol);
 	iw_dev_init(&d);
@@ -135,6 +135,13 @@ int cmd_attach(struct cmd_args *a)
 	if (iw_bpffs_ensure() || iw_lock_netns(&d))
 		goto out;
 	iw_pin_dir(dev, d.dir, sizeof(d.dir));
+	/* Read before any pins are touched: pins that look stale because the interface's
+	 * programs could not be read must not be removed. */
+	found = iw_find_prog(d.ifindex, &id, NULL, &other);
+	if (found < 0) {
+		pr_err("%s: cannot read its XDP program: %s", dev, strerror(-found));
+		goto out;
+	}
 
 	e = iw_dir_create_locked(&d);
 	if (e == -EEXIST) {
@@ -170,12 +177,7 @@ int cmd_attach(struct cmd_args *a)
 	}
 	dir_made = true;
 
-	e = iw_find_prog(d.ifindex, &id, NULL, &other);
-	if (e < 0) {
-		pr_err("%s: cannot read its XDP program: %s", dev, strerror(-e));
-		goto out;
-	}
-	if (e == 1) {
+	if (found == 1) {
 		pr_err("%s: already attached (program id %u)", dev, id);
 		goto out;
 	}
