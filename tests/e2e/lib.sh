@@ -156,12 +156,13 @@ bed_down() {
 }
 
 # The result: failed when an assertion failed, the setup died, the script stopped short
-# (set -u on an unset or non-numeric value exits with a status; the last line of a script
-# that runs to its end is an assertion, which returns 0), or nothing was checked.
+# with no failure said (set -u exits with a status on an unset name, or "null" from jq, in
+# arithmetic; a script that runs to its end ends on an assertion, which returns 0), or
+# nothing was checked.
 finish() {
 	local rc=$?
 
-	if [ "$rc" -ne 0 ] && [ "$DIED" -eq 0 ]; then
+	if [ "$rc" -ne 0 ] && [ "$DIED" -eq 0 ] && [ "$FAIL" -eq 0 ]; then
 		echo "the test stopped short (exit $rc)"
 		DIED=1
 	fi

@@ -527,10 +527,10 @@ capnobody() {
 	setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=+bpf,+net_admin \
 		--ambient-caps=+bpf,+net_admin "$@"
 }
-run before_show "$IW" policy "$DEV_P" show
 umask 000
 "$IW" status "$DEV_P" >/dev/null	# mounts bpffs and pins again, with umask 000
 stat -c '%a %u %g %n' /sys/fs/bpf "$PIN" "$PIN/$DEV_P" "$PIN/$DEV_P"/* >"$T/p_modes.out" 2>&1
+run before_show "$IW" policy "$DEV_P" show
 run p_attach nobody "$IW" attach "$DEV_P"
 run p_detach nobody "$IW" detach "$DEV_P"
 run p_status nobody "$IW" status
@@ -586,6 +586,8 @@ expect_run "CAP_BPF+CAP_NET_ADMIN, not root, the directories readable: status na
 	c_status2 1 "^icmpwall: $DEV_P: cannot read its pins: Permission denied\$"
 expect_run "... and status DEV the same" \
 	c_status3 1 "^icmpwall: cannot read the pins in $PIN/$DEV_P: Permission denied\$"
+expect_run "policy show before the refused commands" before_show 0 ''
+expect_run "policy show after them" after_show 0 ''
 expect_eq "the refused commands changed nothing (policy show before and after them)" \
 	"$(r_out after_show)" "$(r_out before_show)"
 expect_eq "program id unchanged by the refused commands" "$(prog_id)" "$PROG"
@@ -761,10 +763,10 @@ expect_eq "lifecycle: status in the session: nothing attached" "$(cat "$T/cyc.st
 # after that: wait up to 10 s for every id to go.
 # live_ids OBJ JQ: what JQ picks from `bpftool -j OBJ show`, sorted; fails when bpftool does
 live_ids() {
-	local j
+	local j ids
 
 	j=$(bpftool -j "$1" show) && jq -e 'type == "array"' <<<"$j" >/dev/null &&
-		jq -r "$2" <<<"$j" | sort
+		ids=$(jq -r "$2" <<<"$j") && sort <<<"$ids"
 }
 left_p="" left_m="" left_l=""
 for ((w = 0; w < 100; w++)); do
@@ -773,9 +775,9 @@ for ((w = 0; w < 100; w++)); do
 		left_p="(bpftool show failed)"
 		break
 	fi
-	left_p=$(comm -12 <(echo "$p") <(sort -u "$T/cyc.progs") | tr '\n' ' ')
-	left_m=$(comm -12 <(echo "$m") <(sort -u "$T/cyc.maps") | tr '\n' ' ')
-	left_l=$(comm -12 <(echo "$l") <(sort -u "$T/cyc.progs") | tr '\n' ' ')
+	left_p=$(comm -12 <(printf '%s' "$p") <(sort -u "$T/cyc.progs") | tr '\n' ' ')
+	left_m=$(comm -12 <(printf '%s' "$m") <(sort -u "$T/cyc.maps") | tr '\n' ' ')
+	left_l=$(comm -12 <(printf '%s' "$l") <(sort -u "$T/cyc.progs") | tr '\n' ' ')
 	[ -z "$left_p$left_m$left_l" ] && break
 	sleep 0.1
 done
