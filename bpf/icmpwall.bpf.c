@@ -478,10 +478,10 @@ static __always_inline __u64 gcra_convert(__u64 tat, __u64 now, const struct iw_
 
 /*
  * One GCRA decision on a shared state word, for every case but the flood's (gcra()).
- * Conforming packets write the word, and so does the first packet to find it of an older
- * epoch, conforming or not (the converted word); each with a compare-and-swap, retried a
- * bounded number of times (a packet that keeps losing the race is treated as over the
- * limit). A subprogram
+ * Conforming packets write the word with a compare-and-swap, retried a bounded number of
+ * times (a packet that keeps losing the race is treated as over the limit). A packet over
+ * the limit that finds the word of an older epoch writes the converted word, with one
+ * compare-and-swap whose outcome it does not need. A subprogram
  * of its own: its loop's registers would otherwise be saved on the flood's path.
  */
 static __noinline bool gcra_update(__u64 *state, const struct iw_limit *lim, __u64 now)

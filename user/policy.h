@@ -96,7 +96,7 @@ void policy_show(const struct policy *p, FILE *out);
 int policy_compile(const struct policy *p, const struct iw_policy *old, uint32_t hz,
 		   struct iw_policy *out, bool *fresh_buckets, char *err, size_t errlen);
 /* Compiles p with nothing in force and throws the result away: what only a compiled
- * policy refuses (limits past the tick arithmetic, rates with no HZ) is refused. */
+ * policy refuses (more rate rules than buckets, rate rules with no HZ) is refused. */
 int policy_compiles(const struct policy *p, uint32_t hz, char *err, size_t errlen);
 /* Writes the fast words (include/icmpwall.h) of compiled policy kp, installed as copy copy,
  * into out: each word in one store (release), the program's until beside it untouched. */
