@@ -24,7 +24,8 @@ CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
-ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
+# the multiarch directory of asm/types.h, whichever C compiler builds the CLI
+ARCH_INC := /usr/include/$(shell $(CLANG) -print-multiarch)
 
 ifeq ($(V),1)
 Q :=
@@ -36,14 +37,15 @@ endif
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Wextra -Wno-unused-parameter -Werror \
 	      -Iinclude -Ibpf -I$(ARCH_INC)
+# CFLAGS given on the command line replace the optimisation and debug flags only
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE \
-	    -Iinclude -Iuser -I$(BUILD) -DICMPWALL_VERSION='"$(VERSION)"'
+override CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE \
+	    -Iinclude -Iuser -I$(BUILD)
 DEPFLAGS  = -MMD -MP
 ifeq ($(SAN),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-CFLAGS   += $(SAN_FLAGS)
-LDFLAGS  += $(SAN_FLAGS)
+override CFLAGS  += $(SAN_FLAGS)
+override LDFLAGS += $(SAN_FLAGS)
 endif
 LDLIBS   := $(shell pkg-config --libs libxdp libbpf 2>/dev/null || echo -lxdp -lbpf) -lelf -lz \
 	    -lmicrohttpd -lpthread -lm
@@ -68,6 +70,16 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name icmpwall_bpf > $@
+
+# Made by pattern rules and named by no rule: kept, or the next make would build them again.
+.SECONDARY: $(BPF_OBJS) $(SKELS)
+
+# The version for --version, rewritten only when it changes, so that main.o follows it.
+$(BUILD)/version.h: FORCE | $(BUILD)
+	$(Q)v='#define ICMPWALL_VERSION "$(VERSION)"'; \
+	[ "$$(cat $@ 2>/dev/null)" = "$$v" ] || echo "$$v" > $@
+$(BUILD)/user/main.o: $(BUILD)/version.h
+.PHONY: FORCE
 
 # The skeleton must exist before the first compile; afterwards -MMD records who uses it.
 $(BUILD)/user/%.o: user/%.c | $(BUILD)/user $(SKELS)

@@ -33,4 +33,7 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/testlib.o $(LIB_OB
 # The differential test runs the XDP program against the model.
 $(BUILD)/tests/test_differential: $(MODEL_OBJS)
 
+# Made by pattern rules and named by no rule: kept, or the next make would build them again.
+.SECONDARY: $(UNIT_OBJS)
+
 -include $(UNIT_OBJS:.o=.d) $(MODEL_OBJS:.o=.d)

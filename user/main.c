@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "log.h"
 #include "icmpwall.h"
+#include "version.h"	/* generated: build/version.h */
 
 #include <errno.h>
 #include <stdio.h>

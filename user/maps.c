@@ -484,9 +484,11 @@ int iw_list_pinned(char (*names)[IF_NAMESIZE], int max)
 	if (!dh)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(dh)) && n < max) {
-		if (de->d_name[0] == '.' || strlen(de->d_name) >= IF_NAMESIZE)
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || len >= IF_NAMESIZE)
 			continue;
-		snprintf(names[n++], IF_NAMESIZE, "%s", de->d_name);
+		memcpy(names[n++], de->d_name, len + 1);
 	}
 	closedir(dh);
 	return n;

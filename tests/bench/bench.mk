@@ -50,4 +50,8 @@ $(BENCH_DIR)/xdpgen: $(BENCH_DIR)/xdpgen.o
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# Made by pattern rules and named by no rule: kept, or the next make would build them again.
+.SECONDARY: $(BENCH_DIR)/floor.bpf.o $(BENCH_DIR)/floor.skel.h $(BENCH_DIR)/micro.o \
+	    $(BENCH_DIR)/xdpgen.o
+
 -include $(BENCH_DIR)/floor.bpf.d $(BENCH_DIR)/micro.d $(BENCH_DIR)/xdpgen.d
