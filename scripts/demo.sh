@@ -72,7 +72,8 @@ PY
 say "live counters for ${SECS}s (icmpwall stats $DEV --watch)"
 sleep 1
 if [ -t 1 ]; then
-	ip netns exec "$HOST" timeout -s INT "$SECS" "$IW" stats "$DEV" --watch 1
+	# --foreground: the watch stays in the terminal's process group, so Ctrl-C reaches it
+	ip netns exec "$HOST" timeout --foreground -s INT "$SECS" "$IW" stats "$DEV" --watch 1
 else
 	for ((i = 0; i < SECS; i++)); do
 		sleep 1

@@ -5,7 +5,8 @@
 set -u
 BUILD=${1:-build}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-export IW="$TOP/$BUILD/icmpwall"
+case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
+export IW="$BUILD/icmpwall"
 passed=0 failed=0 broken=()
 
 run_one() {
@@ -34,16 +35,16 @@ run_one() {
 # one binary per tests/unit/test_*.c: one that was not built is broken, not skipped
 for src in "$TOP"/tests/unit/test_*.c; do
 	name=$(basename "$src" .c)
-	if [ ! -x "$TOP/$BUILD/tests/$name" ]; then
+	if [ ! -x "$BUILD/tests/$name" ]; then
 		broken+=("$name (not built: $BUILD/tests/$name)")
 		failed=$((failed + 1))
 		continue
 	fi
-	run_one "$name" "$TOP/$BUILD/tests/$name"
+	run_one "$name" "$BUILD/tests/$name"
 done
 # the XDP tests again with no fast words: every packet through the judge
-if [ -x "$TOP/$BUILD/tests/test_xdp" ]; then
-	run_one "test_xdp (judge only)" env ICMPWALL_TEST_SLOW=1 "$TOP/$BUILD/tests/test_xdp"
+if [ -x "$BUILD/tests/test_xdp" ]; then
+	run_one "test_xdp (judge only)" env ICMPWALL_TEST_SLOW=1 "$BUILD/tests/test_xdp"
 fi
 for t in "$TOP"/tests/e2e/test_*.sh; do
 	[ -f "$t" ] || continue

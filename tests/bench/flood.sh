@@ -236,13 +236,17 @@ TMPOUT=$(mktemp)
 read -r -a cfgs <<< "$CONFIGS"
 n=${#cfgs[@]}
 echo "flood: ${#cfgs[@]} configurations x $ROUNDS rounds x ${SECS}s, generator and NAPI on CPU $CPU, $FRAME-byte frames" >&2
+fails=0
 for ((r = 0; r < ROUNDS; r++)); do
 	# rotate the order each round, so that no configuration always runs first or last
 	for ((i = 0; i < n; i++)); do
-		run_one "$r" "${cfgs[$(( (i + r) % n ))]}"
+		run_one "$r" "${cfgs[$(( (i + r) % n ))]}" || fails=$((fails + 1))
 	done
 done
 bed_down
 
 python3 "$ROOT/tests/bench/flood_report.py" "$RAW" "$OUT" \
-	--seconds "$SECS" --rounds "$ROUNDS" --cpu "$CPU" --frame "$FRAME" --configs "$CONFIGS"
+	--seconds "$SECS" --rounds "$ROUNDS" --cpu "$CPU" --frame "$FRAME" --configs "$CONFIGS" ||
+	exit 1
+# a run that failed is missing from the table: the benchmark failed
+[ "$fails" -eq 0 ] || die "$fails of $((ROUNDS * n)) runs failed (above); their rounds are left out"
