@@ -459,6 +459,10 @@ static __always_inline __u64 gcra_convert(__u64 tat, __u64 now, const struct iw_
 
 	if (age >= IW_EPOCHS || !h->interval)
 		return now;			/* too long ago, or no limit then: full */
+	/* further ahead than that limit could have written: from before a wrap of the clock
+	 * (include/icmpwall.h), a full bucket, as gcra_update() takes it at the same epoch */
+	if (debt > h->tolerance + h->interval + IW_LAG_TICKS)
+		return now;
 	full_old = h->tolerance + h->interval;
 	tokens = debt >= full_old ? 0 : (full_old - debt) / h->interval;
 #pragma unroll

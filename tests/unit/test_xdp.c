@@ -2088,6 +2088,42 @@ TEST(rate_epoch_conversion_large_burst)
 	PASSES(&f, R4(8, 0), IW_R_NONE);
 }
 
+/* A word of an older epoch whose TAT is further ahead than its limit could have written
+ * (from before a wrap of the clock, as after some 25 days idle at HZ 1000) converts to a
+ * full bucket, as it counts at its own epoch, not to an empty one. */
+TEST(rate_epoch_conversion_stale_word)
+{
+	struct iw_limit *g = &pol.rules[1].global;
+	__u32 zero = 0;
+	struct frame f;
+	__u64 now;
+
+	BEGIN();
+	BUILD(&f, .type = 8, .data = 56);
+	rate_global(1, 0, 3);
+	pol.type_rule[IW_FAM_ICMP][8] = 1;
+	INSTALL();
+	PASSES(&f, R4(8, 0), IW_R_NONE);		/* TAT: now + interval */
+	now = (bucket_word(0) & ~IW_EPOCH_MASK) - SLOW;
+	CHECK_OK(bpf_map_lookup_elem(buckets_fd, &zero, &state));
+	state.buckets[0].tat = (now + (1ULL << 62)) & ~IW_EPOCH_MASK;	/* epoch 0 */
+	CHECK_OK(bpf_map_update_elem(buckets_fd, &zero, &state, 0));
+	/* burst 3 -> 5, epoch 1 */
+	g->hist[0] = (struct iw_epoch_limit){ SLOW, 2 * SLOW };
+	g->tolerance = 4 * SLOW;
+	g->burst = 5;
+	g->epoch = 1;
+	g->hist[1] = (struct iw_epoch_limit){ g->interval, g->tolerance };
+	INSTALL();
+	for (int i = 0; i < 5; i++) {
+		LABEL("packet %d of the burst", i + 1);
+		PASSES(&f, R4(8, 0), IW_R_NONE);
+	}
+	label[0] = 0;
+	CHECK_EQ(bucket_word(0) & IW_EPOCH_MASK, 1);
+	DROPS(&f, R4(8, 0), IW_R_RATE);
+}
+
 /* A bucket never written (word 0, epoch 0, as in a fresh policy) is full whatever the
  * clock reads; the jiffies clock shifted left by 32 wraps 5 minutes after boot and every
  * 2^32 jiffies after that, so 0 is not always in the past. */
