@@ -480,6 +480,14 @@ static __always_inline __u64 gcra_convert(__u64 tat, __u64 now, const struct iw_
 	return now + full_new - tokens * lim->interval;
 }
 
+/* lim is a limit of the policy copy in force (struct iw_conf: active). */
+static __always_inline bool in_force(const struct iw_limit *lim)
+{
+	const struct iw_policy *p = &iw_conf.pol[READ_ONCE(iw_conf.active) & 1];
+
+	return (const void *)lim >= (const void *)p && (const void *)lim < (const void *)(p + 1);
+}
+
 /*
  * One GCRA decision on a shared state word, for every case but the flood's (gcra()).
  * Conforming packets write the word with a compare-and-swap, retried a bounded number of
@@ -499,10 +507,17 @@ static __noinline bool gcra_update(__u64 *state, const struct iw_limit *lim, __u
 		bool converted = (old & IW_EPOCH_MASK) != epoch;
 		__s64 ahead;
 
-		if (!old)
+		if (!old) {
 			tat = now;	/* never written: a full bucket, whatever the clock reads */
-		else if (converted)
+		} else if (converted) {
+			/* Only a packet of the policy in force converts. One that read the copy
+			 * before a flip can find the word already converted to the new limit's
+			 * epoch, which would look to it like one from long ago (a full bucket):
+			 * it is dropped instead, and writes nothing. */
+			if (!in_force(lim))
+				return false;
 			tat = gcra_convert(tat, now, lim, old & IW_EPOCH_MASK);
+		}
 		ahead = tat - now;
 		/* Behind the clock: a full bucket. Further ahead than any CPU could have written
 		 * (include/icmpwall.h): a state from before a wrap of the clock, start afresh. */
