@@ -960,9 +960,13 @@ int policy_compile(const struct policy *p, const struct iw_policy *old, uint32_t
 			used[k->bucket] = true;
 		}
 		if (r->has_src) {
-			compile_limit(&k->src, &r->src, o ? &o->src : NULL, hz);
+			/* the sources' buckets carry over only at the same prefix length: at
+			 * another, a key (prefix, src_id) would name other sources */
+			bool keep = o && o->src.interval && o->src_plen == r->src_plen;
+
+			compile_limit(&k->src, &r->src, keep ? &o->src : NULL, hz);
 			k->src_plen = r->src_plen;
-			if (o && o->src.interval) {
+			if (keep) {
 				k->src_id = o->src_id;
 			} else {
 				/* at most 2 x 255 ids are taken, so a free one is near */

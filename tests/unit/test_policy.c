@@ -2036,7 +2036,7 @@ TEST(compile_src_ids)
 	static struct iw_policy k1, k2, k3, k4;
 	static bool fresh[IW_MAX_BUCKETS];
 	struct policy p;
-	int a, b, c;
+	int a, b, c, d;
 
 	policy_init(&p);
 	APPLY_TEXT(&p, "rate icmp echo-request 10/s per-source\n"
@@ -2050,27 +2050,31 @@ TEST(compile_src_ids)
 	ASSERT_EQ(krule(&k1, ICMP, 0, -1)->src_plen, 24);
 	ASSERT_EQ(k1.next_src_id, 3);
 
-	/* kept while the rule exists, even when its limit changes; new ones advance */
+	/* a new prefix length is a new id (a key (prefix, id) at /16 would name the sources of
+	 * a /32 bucket, and take its level); new ones advance */
 	APPLY_TEXT(&p, "pass icmp echo-reply\nrate icmp echo-request 20/s per-source /16\n"
 		   "rate icmp time-exceeded 1/s per-source\n");
 	COMPILE(&p, &k1, 250, &k2, fresh);
-	ASSERT_EQ(krule(&k2, ICMP, 8, -1)->src_id, a);
+	d = krule(&k2, ICMP, 8, -1)->src_id;
+	ASSERT_EQ(d, 3);
 	ASSERT_EQ(krule(&k2, ICMP, 8, -1)->src_plen, 16);
+	ASSERT_EQ(krule(&k2, ICMP, 8, -1)->src.epoch, 0);	/* no level carried */
 	c = krule(&k2, ICMP, 11, -1)->src_id;
-	ASSERT_EQ(c, 3);
-	ASSERT_EQ(k2.next_src_id, 4);
+	ASSERT_EQ(c, 4);
+	ASSERT_EQ(k2.next_src_id, 5);
 
-	/* a removed rule's id is not handed out again; a global limit added keeps the id */
+	/* a removed rule's id is not handed out again; at the same prefix length the id is
+	 * kept while the rule exists, even when its limits change (a global one added) */
 	APPLY_TEXT(&p, "rate icmp echo-reply 10/s per-source\nrate icmp echo-request 5/s\n");
 	COMPILE(&p, &k2, 250, &k3, fresh);
-	ASSERT_EQ(krule(&k3, ICMP, 0, -1)->src_id, 4);
-	ASSERT_EQ(krule(&k3, ICMP, 8, -1)->src_id, a);
+	ASSERT_EQ(krule(&k3, ICMP, 0, -1)->src_id, 5);
+	ASSERT_EQ(krule(&k3, ICMP, 8, -1)->src_id, d);
 	ASSERT_EQ(krule(&k3, ICMP, 11, -1)->src_id, c);
-	ASSERT_EQ(k3.next_src_id, 5);
+	ASSERT_EQ(k3.next_src_id, 6);
 	/* unchanged policy: nothing advances */
 	COMPILE(&p, &k3, 250, &k4, fresh);
-	ASSERT_EQ(k4.next_src_id, 5);
-	ASSERT_EQ(krule(&k4, ICMP, 0, -1)->src_id, 4);
+	ASSERT_EQ(k4.next_src_id, 6);
+	ASSERT_EQ(krule(&k4, ICMP, 0, -1)->src_id, 5);
 
 	/* the counter wraps past 0xffff to 1 */
 	k4.next_src_id = 0xffff;
