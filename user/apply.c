@@ -3,6 +3,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -162,6 +163,7 @@ int iw_policy_commit(const struct iw_dev *d, struct iw_policy *kp, const struct 
 		     const bool *fresh_buckets, char *err, size_t errlen)
 {
 	struct iw_conf *conf = iw_conf_map(d);
+	sigset_t block, was;
 	struct iw_state *st;
 	__u32 next;
 	int ret;
@@ -203,10 +205,15 @@ int iw_policy_commit(const struct iw_dev *d, struct iw_policy *kp, const struct 
 	iw_map_munmap(st, sizeof(*st));
 	memcpy(&conf->pol[next], kp, sizeof(*kp));
 	/* The fast words, one store each: a word names the copy it belongs to, so a packet
-	 * that reads an old one still finds its (intact) policy. */
+	 * that reads an old one still finds its (intact) policy. A CLI stopped between the
+	 * words and the switch would leave the old policy in force on the slow path (no word
+	 * names its copy) until the next commit: Ctrl-C and the like wait for the switch. */
+	sigfillset(&block);
+	sigprocmask(SIG_BLOCK, &block, &was);
 	policy_fast_words(kp, next, conf->fast);
 	/* The switch: one store. A packet reads active once and the copy it names, whole. */
 	__atomic_store_n(&conf->active, next, __ATOMIC_RELEASE);
+	sigprocmask(SIG_SETMASK, &was, NULL);
 	pr_debug("%s: policy generation %u in force (copy %u)", d->name, kp->generation, next);
 out:
 	iw_conf_unmap(conf);

@@ -102,7 +102,9 @@ static int policy_show_dev(const char *dev)
 	int e;
 
 	policy_init(&pol);
-	if (iw_dev_open(&d, dev, 0))
+	/* locked as a commit is: the copy in force and its prefix lists read whole, not while
+	 * a commit after the next rewrites them */
+	if (iw_dev_open(&d, dev, IW_OPEN_LOCK))
 		return 1;
 	e = iw_policy_load(&d, &pol);
 	if (e)
