@@ -68,6 +68,13 @@ void row_decode(int row, int *fam, int *type, int *code)
 	*code = row % IW_NCODES;
 }
 
+/* Packets passed: packets less dropped, 0 when a read caught a packet between its two
+ * counts (the program adds to packets, then to dropped). */
+static __u64 passed(const struct iw_row_counter *c)
+{
+	return c->packets > c->dropped ? c->packets - c->dropped : 0;
+}
+
 static void print_json(const struct iw_dev *d, const struct snapshot *s)
 {
 	struct json j;
@@ -120,11 +127,32 @@ static void print_json(const struct iw_dev *d, const struct snapshot *s)
 	json_obj_begin(&j, "total");
 	json_u64(&j, "packets", s->total.packets);
 	json_u64(&j, "bytes", s->total.bytes);
-	json_u64(&j, "passed", s->total.packets - s->total.dropped);
+	json_u64(&j, "passed", passed(&s->total));
 	json_u64(&j, "dropped", s->total.dropped);
 	json_obj_end(&j);
 	json_obj_end(&j);
 	json_finish(&j);
+}
+
+/* Long row names shortened as operators write them, for the name columns: 34 wide in the
+ * live view, 40 in the table. */
+static void abbreviate(char *name, size_t len)
+{
+	static const struct { const char *full, *abbr; } longs[] = {
+		{ "destination-unreachable/", "dest-unreach/" },
+		{ "parameter-problem/", "param-problem/" },
+	};
+	char tmp[96];
+
+	for (size_t i = 0; i < sizeof(longs) / sizeof(longs[0]); i++) {
+		size_t n = strlen(longs[i].full);
+
+		if (!strncmp(name, longs[i].full, n)) {
+			snprintf(tmp, sizeof(tmp), "%s%s", longs[i].abbr, name + n);
+			snprintf(name, len, "%s", tmp);
+			return;
+		}
+	}
 }
 
 static void print_table(const struct iw_dev *d, const struct snapshot *s)
@@ -150,6 +178,8 @@ static void print_table(const struct iw_dev *d, const struct snapshot *s)
 		}
 		row_decode(r, &fam, &type, &code);
 		row_name(fam, type, code, name, sizeof(name));
+		if (strlen(name) > 40)
+			abbreviate(name, sizeof(name));
 		printf("%-6s %-40s %9llu %11llu %9llu\n", family_name(fam), name,
 		       (unsigned long long)c->packets, (unsigned long long)c->bytes,
 		       (unsigned long long)c->dropped);
@@ -162,7 +192,7 @@ static void print_table(const struct iw_dev *d, const struct snapshot *s)
 		       (unsigned long long)s->reasons[IW_REASON_IDX(1, drop_reasons[i].reason)].packets);
 	printf("\ntotal: packets %llu bytes %llu passed %llu dropped %llu\n",
 	       (unsigned long long)s->total.packets, (unsigned long long)s->total.bytes,
-	       (unsigned long long)(s->total.packets - s->total.dropped),
+	       (unsigned long long)passed(&s->total),
 	       (unsigned long long)s->total.dropped);
 	(void)d;
 }
@@ -296,17 +326,6 @@ static void sparkline(const struct live *lv, int row, char *buf, size_t len)
 	buf[pos] = 0;
 }
 
-/* Row names in 30 columns: the longest type name, shortened as operators write it. */
-static void abbreviate(char *name, size_t len)
-{
-	static const char long_name[] = "destination-unreachable";
-	char tmp[96];
-
-	if (!strncmp(name, long_name, sizeof(long_name) - 1) && name[sizeof(long_name) - 1]) {
-		snprintf(tmp, sizeof(tmp), "dest-unreach%s", name + sizeof(long_name) - 1);
-		snprintf(name, len, "%s", tmp);
-	}
-}
 
 static const struct snapshot *sort_cur;
 static const struct snapshot *sort_prev;
@@ -366,11 +385,12 @@ static void render_live(const struct iw_dev *d, struct live *lv, const struct sn
 	human(bps, c, sizeof(c));
 	snprintf(name, sizeof(name), "icmpwall %s, %s mode, every %.1fs", d->name,
 		 d->meta.mode == IW_MODE_NATIVE ? "native" : "generic", dt);
-	printf("%-71.71s %8s%s", name, when, eol);
+	/* 79 columns: a terminal that wraps at the 80th would let eol's erase take it */
+	printf("%-70.70s %8s%s", name, when, eol);
 	printf("now %7s pkt/s %7s B/s  dropped %7s pkt/s (%5.1f%%)", a, c, b,
 	       pps > 0 ? 100 * dps / pps : 0.0);
 	printf("%s%s", eol, eol);
-	printf("%-6s %-30s %8s %6s %8s %-*s%s", "FAMILY", "TYPE/CODE", "PKT/S", "DROP%", "B/S",
+	printf("%-6s %-34s %8s %6s %8s %-*s%s", "FAMILY", "TYPE/CODE", "PKT/S", "DROP%", "B/S",
 	       SPARK, "LAST MINUTE", eol);
 	/* 8 lines besides the rows, and the last one must not end on the bottom line: its
 	 * newline would scroll the header away. Cut rows leave a line for "... more rows". */
@@ -398,7 +418,7 @@ static void render_live(const struct iw_dev *d, struct live *lv, const struct sn
 		human(rpps, a, sizeof(a));
 		human((rc->bytes - rp->bytes) / dt, c, sizeof(c));
 		sparkline(lv, r, spark, sizeof(spark));
-		printf("%-6s %-30.30s %8s %5.1f%% %8s %s%s", family_name(fam), name, a,
+		printf("%-6s %-34.34s %8s %5.1f%% %8s %s%s", family_name(fam), name, a,
 		       rpps > 0 ? 100 * rdps / rpps : 0.0, c, spark, eol);
 		shown++;
 	}

@@ -289,6 +289,11 @@ expect_match "stats text: header" "$(head -n 1 <<<"$text")" \
 	'^FAMILY +TYPE/CODE +PACKETS +BYTES +DROPPED$'
 missing=0
 while IFS=$'\t' read -r fam name p b d; do
+	# the table's 40 columns: a longer name is shortened as the live view writes it
+	if [ ${#name} -gt 40 ]; then
+		name=${name/#destination-unreachable\//dest-unreach/}
+		name=${name/#parameter-problem\//param-problem/}
+	fi
 	grep -qE "^$fam +${name//+/\\+} +$p +$b +$d$" <<<"$text" || {
 		missing=$((missing + 1))
 		echo "# no text line for $fam $name $p $b $d"
@@ -297,6 +302,8 @@ done < <(jqs s '.types[] | [.family, .name, .packets, .bytes, .dropped] | @tsv')
 expect_eq "stats text: one line per JSON row, same name and numbers" "$missing" 0
 expect_eq "stats text: as many rows as JSON" \
 	"$(grep -cE '^icmp(v6)? ' <<<"$text")" "$(jqs s '.types | length')"
+expect_eq "stats text: no line wider than 79 columns (the longest names shortened)" \
+	"$(awk 'length > 79' <<<"$text")" ""
 for n in echo-request destination-unreachable/port-unreachable destination-unreachable/code-16+ \
 	time-exceeded/ttl-exceeded type-42 packet-too-big; do
 	expect_eq "stats text names $n (one line)" "$(grep -cE "^icmp(v6)? +${n//+/\\+} " <<<"$text")" 1

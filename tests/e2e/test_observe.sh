@@ -194,21 +194,21 @@ sed 's/^/  | /' "$TMPD/live.txt"
 mapfile -t L <"$TMPD/live.txt"
 expect_match "live: header: interface, mode, interval, clock" "${L[0]-}" \
 	"^icmpwall $DEV_P, (native|generic) mode, every 1\\.[0-9]s +[0-9]{2}:[0-9]{2}:[0-9]{2}\$"
-expect_eq "live: the header is exactly 80 columns" "${#L[0]}" 80
+expect_eq "live: the header is exactly 79 columns" "${#L[0]}" 79
 expect_match "live: totals line" "${L[1]-}" \
 	'^now +[0-9.]+[kMG]? pkt/s +[0-9.]+[kMG]? B/s +dropped +[0-9.]+[kMG]? pkt/s \( *[0-9.]+%\)$'
 expect_eq "live: column header" "${L[3]-}" \
-	"FAMILY TYPE/CODE                         PKT/S  DROP%      B/S LAST MINUTE"
+	"FAMILY TYPE/CODE                             PKT/S  DROP%      B/S LAST MINUTE"
 # the rows: from line 5 to the first empty line; fixed columns
 rows=() i=4
 while [ "$i" -lt "${#L[@]}" ] && [ -n "${L[i]}" ]; do
 	rows+=("${L[i]}")
 	i=$((i + 1))
 done
-rname() { local n=${1:7:30}; echo "${n%% *}"; }
-rpps() { local v=${1:38:8}; human "${v// /}"; }
-rdrop() { local v=${1:47:5}; echo "${v// /}"; }
-rspark() { echo "${1:63}"; }
+rname() { local n=${1:7:34}; echo "${n%% *}"; }
+rpps() { local v=${1:42:8}; human "${v// /}"; }
+rdrop() { local v=${1:51:5}; echo "${v// /}"; }
+rspark() { echo "${1:67}"; }
 expect_range "live: rows shown" "${#rows[@]}" 2 15
 expect_eq "live: first row is the flooded type" "$(rname "${rows[0]-}")" "timestamp-request"
 expect_eq "live: second row is the pinged type" "$(rname "${rows[1]-}")" "echo-request"
