@@ -143,7 +143,7 @@ int cmd_events(struct cmd_args *a)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while (!stop) {
+	for (unsigned int polls = 1; !stop; polls++) {
 		err = ring_buffer__poll(rb, 250);
 		if (err == -EINTR) {
 			err = 0;
@@ -153,7 +153,16 @@ int cmd_events(struct cmd_args *a)
 			pr_err("%s: reading events: %s", d.name, strerror(-err));
 			break;
 		}
-		err = 0;
+		/* about once a second: a program detached or replaced writes here no more */
+		err = polls % 4 ? 0 : iw_dev_still_attached(&d);
+		if (err == -ESRCH) {
+			pr_err("%s: program %u is no longer attached", d.name, d.prog_id);
+			break;
+		}
+		if (err) {
+			pr_err("%s: cannot read its XDP program: %s", d.name, strerror(-err));
+			break;
+		}
 	}
 	ring_buffer__free(rb);
 	iw_dev_close(&d);

@@ -197,6 +197,19 @@ int iw_find_prog(int ifindex, __u32 *id, enum xdp_attach_mode *mode, __u32 *othe
 	return found;
 }
 
+int iw_dev_still_attached(const struct iw_dev *d)
+{
+	int ifindex = if_nametoindex(d->name), found;
+	__u32 id = 0;
+
+	if (!ifindex)
+		return -ESRCH;
+	found = iw_find_prog(ifindex, &id, NULL, NULL);
+	if (found < 0)
+		return found;
+	return found == 1 && id == d->prog_id ? 0 : -ESRCH;
+}
+
 static int open_pins(struct iw_dev *d)
 {
 	char path[PATH_MAX];

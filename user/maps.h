@@ -105,6 +105,11 @@ unsigned int iw_kernel_hz(void);
  * there is none, a negative errno on error. *other_id is set to a foreign program's id. */
 int iw_find_prog(int ifindex, __u32 *id, enum xdp_attach_mode *mode, __u32 *other_id);
 
+/* 0 while d's program is still the one attached to its interface (by name): a reader
+ * that keeps the maps open notices a detach, a new attach or the interface gone
+ * (-ESRCH), or a negative errno when the programs cannot be read. */
+int iw_dev_still_attached(const struct iw_dev *d);
+
 /* Per-CPU counters summed over CPUs. */
 int iw_read_rows(const struct iw_dev *d, struct iw_row_counter *rows /* [IW_NROWS] */);
 int iw_read_reasons(const struct iw_dev *d, struct iw_reason_counter *r /* [IW_NREASON_SLOTS] */);

@@ -516,6 +516,8 @@ int stats_watch(const struct iw_dev *d, double secs, bool json)
 		if (stop)
 			break;
 		err = snapshot_read(d, cur);
+		if (!err)
+			err = iw_dev_still_attached(d);
 		if (err)
 			goto restore;	/* said once the terminal is back */
 		dt = elapsed(&prev->when, &cur->when);
@@ -532,7 +534,10 @@ restore:
 	if (tty)
 		fputs("\033[?25h\033[?1049l", stdout);	/* the terminal as it was */
 	fflush(stdout);
-	if (err)	/* after the alternate screen, which would take the line with it */
+	/* after the alternate screen, which would take the line with it */
+	if (err == -ESRCH)
+		pr_err("%s: program %u is no longer attached", d->name, d->prog_id);
+	else if (err)
 		pr_err("%s: cannot read counters: %s", d->name, strerror(-err));
 out:
 	free(lv.hist);
