@@ -127,7 +127,8 @@ int cmd_exporter(struct cmd_args *a)
 	struct MHD_Daemon *mhd;
 	socklen_t sslen;
 	sigset_t set;
-	int fd, one = 1, sig;
+	int fd, one = 1, zero = 0, sig;
+	bool any6;
 
 	if (!listen_at) {
 		fprintf(stderr, "icmpwall: exporter needs --listen ADDR:PORT\n");
@@ -138,7 +139,24 @@ int cmd_exporter(struct cmd_args *a)
 	for (int i = 0; i < a->argc; i++)
 		if (iw_check_ifname(a->argv[i]))
 			return 1;
+	any6 = ss.ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr);
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 && errno == EAFNOSUPPORT && any6) {
+		/* every address, on a kernel without IPv6: every IPv4 address */
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+		in_port_t port = ((struct sockaddr_in6 *)&ss)->sin6_port;
+
+		memset(&ss, 0, sizeof(ss));
+		a4->sin_family = AF_INET;
+		a4->sin_addr.s_addr = htonl(INADDR_ANY);
+		a4->sin_port = port;
+		sslen = sizeof(*a4);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	}
+	/* every address means IPv4 too, whatever net.ipv6.bindv6only says */
+	if (fd >= 0 && ss.ss_family == AF_INET6 && any6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, (struct sockaddr *)&ss, sslen) || listen(fd, 64)) {
 		pr_err("cannot listen on %s: %s", listen_at, strerror(errno));

@@ -165,6 +165,7 @@ int cmd_top(struct cmd_args *a)
 	int ncpu = libbpf_num_possible_cpus(), n, ret = 1, err;
 	uint64_t limit = 10;
 	double secs = 2, waited = 0;
+	struct timespec t0, t1;
 	struct talker *t = NULL;
 	struct iw_dev d;
 	char src[INET6_ADDRSTRLEN + 8];
@@ -188,6 +189,7 @@ int cmd_top(struct cmd_args *a)
 		pr_err("%s: cannot start tracking sources: %s", d.name, strerror(-err));
 		goto out;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!stop && waited < secs) {
 		double step = secs - waited < 0.2 ? secs - waited : 0.2;
 		struct timespec ts = { 0, (long)(step * 1e9) };
@@ -196,6 +198,9 @@ int cmd_top(struct cmd_args *a)
 		waited += step;
 	}
 	err = set_until(&d, 0);	/* tracking off before reading: nothing moves under us */
+	/* the rates over the time tracking was on, not the time planned (Ctrl-C, a stop) */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	waited = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (err)	/* it ends by itself at the deadline set above */
 		pr_warn("%s: cannot stop tracking sources: %s", d.name, strerror(-err));
 	n = collect(&d, ncpu, &t);
