@@ -759,6 +759,18 @@ static void rate_global(int idx, __u16 bucket, __u32 burst)
 	};
 }
 
+/* Changes global limit g as the CLI does when a rule's rate or burst changes: the new
+ * interval, tolerance and burst under epoch, which its history records. */
+static void limit_change(struct iw_limit *g, __u64 interval, __u64 tolerance, __u32 burst,
+			 __u8 epoch)
+{
+	g->interval = interval;
+	g->tolerance = tolerance;
+	g->burst = burst;
+	g->epoch = epoch;
+	g->hist[epoch % IW_EPOCHS] = (struct iw_epoch_limit){ interval, tolerance };
+}
+
 /* A per-source rate limit of exactly burst packets per source prefix of plen bits. */
 static void rate_source(int idx, __u16 src_id, __u8 plen, __u32 burst)
 {
@@ -2011,20 +2023,14 @@ TEST(rate_epoch_conversion)
 	PASSES(&f, R4(8, 0), IW_R_NONE);		/* 2 tokens left of 3 */
 	/* burst 3 -> 5, epoch 1: the 2 tokens are kept */
 	g->hist[0] = (struct iw_epoch_limit){ SLOW, 2 * SLOW };
-	g->tolerance = 4 * SLOW;
-	g->burst = 5;
-	g->epoch = 1;
-	g->hist[1] = (struct iw_epoch_limit){ g->interval, g->tolerance };
+	limit_change(g, SLOW, 4 * SLOW, 5, 1);
 	INSTALL();
 	PASSES(&f, R4(8, 0), IW_R_NONE);
 	CHECK_EQ(bucket_word(0) & IW_EPOCH_MASK, 1);
 	PASSES(&f, R4(8, 0), IW_R_NONE);
 	DROPS(&f, R4(8, 0), IW_R_RATE);
 	/* burst 5 -> 2, epoch 2: still empty, and the converted word is written on a drop */
-	g->tolerance = SLOW;
-	g->burst = 2;
-	g->epoch = 2;
-	g->hist[2] = (struct iw_epoch_limit){ g->interval, g->tolerance };
+	limit_change(g, SLOW, SLOW, 2, 2);
 	INSTALL();
 	DROPS(&f, R4(8, 0), IW_R_RATE);
 	CHECK_EQ(bucket_word(0) & IW_EPOCH_MASK, 2);
@@ -2037,20 +2043,14 @@ TEST(rate_epoch_conversion)
 	PASSES(&f, R4(0, 0), IW_R_NONE);
 	g = &pol.rules[2].global;
 	g->hist[0] = (struct iw_epoch_limit){ SLOW, 4 * SLOW };
-	g->tolerance = SLOW;
-	g->burst = 2;
-	g->epoch = 3;
-	g->hist[3] = (struct iw_epoch_limit){ g->interval, g->tolerance };
+	limit_change(g, SLOW, SLOW, 2, 3);
 	INSTALL();
 	PASSES(&f, R4(0, 0), IW_R_NONE);
 	PASSES(&f, R4(0, 0), IW_R_NONE);
 	DROPS(&f, R4(0, 0), IW_R_RATE);
 	/* a limit with no limit at the bucket's epoch starts full, whatever the word held */
 	g->hist[3] = (struct iw_epoch_limit){ 0, 0 };
-	g->tolerance = 2 * SLOW;
-	g->burst = 3;
-	g->epoch = 4;
-	g->hist[0] = (struct iw_epoch_limit){ g->interval, g->tolerance };
+	limit_change(g, SLOW, 2 * SLOW, 3, 4);
 	INSTALL();
 	PASSES(&f, R4(0, 0), IW_R_NONE);
 	PASSES(&f, R4(0, 0), IW_R_NONE);
@@ -2077,11 +2077,7 @@ TEST(rate_epoch_conversion_large_burst)
 	pol.type_rule[IW_FAM_ICMP][8] = 1;
 	INSTALL();
 	PASSES(&f, R4(8, 0), IW_R_NONE);		/* 65536 tokens left */
-	g->interval = 1ULL << 48;
-	g->tolerance = 9999ULL << 48;
-	g->burst = 10000;
-	g->epoch = 1;
-	g->hist[1] = (struct iw_epoch_limit){ g->interval, g->tolerance };
+	limit_change(g, 1ULL << 48, 9999ULL << 48, 10000, 1);
 	INSTALL();
 	PASSES(&f, R4(8, 0), IW_R_NONE);
 	CHECK_EQ(bucket_word(0) & IW_EPOCH_MASK, 1);
@@ -2110,10 +2106,7 @@ TEST(rate_epoch_conversion_stale_word)
 	CHECK_OK(bpf_map_update_elem(buckets_fd, &zero, &state, 0));
 	/* burst 3 -> 5, epoch 1 */
 	g->hist[0] = (struct iw_epoch_limit){ SLOW, 2 * SLOW };
-	g->tolerance = 4 * SLOW;
-	g->burst = 5;
-	g->epoch = 1;
-	g->hist[1] = (struct iw_epoch_limit){ g->interval, g->tolerance };
+	limit_change(g, SLOW, 4 * SLOW, 5, 1);
 	INSTALL();
 	for (int i = 0; i < 5; i++) {
 		LABEL("packet %d of the burst", i + 1);
