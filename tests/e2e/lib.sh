@@ -99,6 +99,24 @@ expect_run() {
 }
 
 iw() { ip netns exec "$NS_P" "$IW" "$@"; }
+
+# wait_pid PID SECS: waits up to SECS for PID to exit; RC is its exit status, 255 when it
+# did not exit (it is then killed).
+wait_pid() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		kill -KILL "$1" 2>/dev/null
+		wait "$1" 2>/dev/null
+		RC=255
+	else
+		wait "$1"
+		RC=$?
+	fi
+}
 in_p() { ip netns exec "$NS_P" "$@"; }
 in_c() { ip netns exec "$NS_C" "$@"; }
 # prog_id: the id of the icmpwall program attached to $DEV_P, as status says

@@ -417,27 +417,11 @@ ip netns exec "$NS_P" "$IW" events "$DEV_P" >"$T/ed.out" 2>"$T/ed.err" &
 EP=$!
 sleep 1.5
 expect_cmd "detach under a watch and an events reader" 0 '' iw detach "$DEV_P"
-# wait_exit PID SECONDS: RC, its exit code, or 255 (and killed) when it still runs after that
-wait_exit() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$1" 2>/dev/null; then
-		kill -KILL "$1" 2>/dev/null
-		wait "$1" 2>/dev/null
-		RC=255
-	else
-		wait "$1"
-		RC=$?
-	fi
-}
-wait_exit "$WP" 5
+wait_pid "$WP" 5
 expect_eq "stats --watch after the detach: exit 1" "$RC" 1
 expect_eq "stats --watch after the detach: says so" "$(cat "$T/wd.err")" \
 	"icmpwall: $DEV_P: program $GONE is no longer attached"
-wait_exit "$EP" 5
+wait_pid "$EP" 5
 expect_eq "events after the detach: exit 1" "$RC" 1
 expect_eq "events after the detach: says so" "$(cat "$T/ed.err")" \
 	"icmpwall: $DEV_P: program $GONE is no longer attached"

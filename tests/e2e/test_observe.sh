@@ -38,24 +38,6 @@ kill_bg() {
 	wait 2>/dev/null
 }
 
-# wait_pid PID SECS: waits up to SECS for PID to exit; RC is its exit status, 255 when it
-# did not exit (it is then killed).
-wait_pid() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$1" 2>/dev/null; then
-		kill -KILL "$1" 2>/dev/null
-		wait "$1" 2>/dev/null
-		RC=255
-	else
-		wait "$1"
-		RC=$?
-	fi
-}
-
 # wait_until SECS CMD...: polls CMD every 0.1 s until it succeeds; fails after SECS.
 wait_until() {
 	local i n=$(($1 * 10))
