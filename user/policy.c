@@ -583,6 +583,13 @@ int policy_statement(struct policy *p, int n, char **w, char *err, size_t errlen
 		if (!parse_num(w[1], UINT32_MAX, &v) || v < POL_MIN_MAX_SIZE || v > 65535)
 			return fail(err, errlen, where, "'max-size' needs a size from %d to 65535 bytes "
 				    "or 'off', got '%s'", POL_MIN_MAX_SIZE, w[1]);
+		/* allowed (an IPv4-only host), but no ICMPv6 packet is that small */
+		if (warn && v < POL_MIN_MAX_SIZE_V6)
+			fprintf(warn, "icmpwall: warning: %s%smax-size %llu drops every ICMPv6 packet "
+				"but neighbour discovery and allowed sources (IPv6 and ICMPv6 "
+				"headers: %d bytes)\n",
+				where ? where : "", where ? ": " : "", (unsigned long long)v,
+				POL_MIN_MAX_SIZE_V6);
 		p->max_size = v;
 		return 0;
 	}

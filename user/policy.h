@@ -26,6 +26,7 @@
 #define POL_ERR_LEN		256
 #define POL_MAX_CIDRS		(IW_CIDR_MAX / 2)	/* per family: both slots must fit */
 #define POL_MIN_MAX_SIZE	28			/* IPv4 header + ICMP header */
+#define POL_MIN_MAX_SIZE_V6	48			/* IPv6 header + ICMPv6 header */
 #define POL_HZ_WORST		1000			/* for checks made without a kernel */
 
 struct pol_limit {

@@ -653,6 +653,17 @@ TEST(nd_warning)
 	ASSERT_OK(ret);
 	ASSERT_TRUE(strstr(w, "(nd-redirect)"));
 	free(w);
+	/* a max-size no ICMPv6 packet fits under: allowed, said */
+	w = warnings_of(&p, "max-size 47", "f.conf:2", &ret);
+	ASSERT_OK(ret);
+	ASSERT_STR_EQ(w, "icmpwall: warning: f.conf:2: max-size 47 drops every ICMPv6 packet "
+		      "but neighbour discovery and allowed sources (IPv6 and ICMPv6 headers: "
+		      "48 bytes)\n");
+	free(w);
+	w = warnings_of(&p, "max-size 48", NULL, &ret);
+	ASSERT_OK(ret);
+	ASSERT_STR_EQ(w, "");
+	free(w);
 	/* 133..137 only */
 	w = warnings_of(&p, "drop icmpv6 type 132", NULL, &ret);
 	ASSERT_OK(ret);
