@@ -24,7 +24,7 @@ CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
-# the multiarch directory of asm/types.h, whichever C compiler builds the CLI
+# the multiarch directory of asm/types.h, as the BPF compiler (clang) names it
 ARCH_INC := /usr/include/$(shell $(CLANG) -print-multiarch)
 
 ifeq ($(V),1)

@@ -446,6 +446,13 @@ static __always_inline __u64 tokens_in(__u64 interval, __u64 tolerance)
 	return (tolerance + interval) / interval;
 }
 
+/* A TAT ahead of the clock by ahead ticks is further than a limit of this interval and
+ * tolerance could have written: from before a wrap of the clock (include/icmpwall.h). */
+static __always_inline bool tat_stale(__u64 ahead, __u64 interval, __u64 tolerance)
+{
+	return ahead > tolerance + interval + IW_LAG_TICKS;
+}
+
 /* Converts a TAT written at epoch be of lim to lim's current interval and tolerance: the
  * tokens it held then, clamped to the burst of every limit since (include/icmpwall.h).
  * Runs once per bucket after a change. */
@@ -461,7 +468,7 @@ static __always_inline __u64 gcra_convert(__u64 tat, __u64 now, const struct iw_
 		return now;			/* too long ago, or no limit then: full */
 	/* further ahead than that limit could have written: from before a wrap of the clock
 	 * (include/icmpwall.h), a full bucket, as gcra_update() takes it at the same epoch */
-	if (debt > h->tolerance + h->interval + IW_LAG_TICKS)
+	if (tat_stale(debt, h->interval, h->tolerance))
 		return now;
 	full_old = h->tolerance + h->interval;
 	tokens = debt >= full_old ? 0 : (full_old - debt) / h->interval;
@@ -521,7 +528,7 @@ static __noinline bool gcra_update(__u64 *state, const struct iw_limit *lim, __u
 		ahead = tat - now;
 		/* Behind the clock: a full bucket. Further ahead than any CPU could have written
 		 * (include/icmpwall.h): a state from before a wrap of the clock, start afresh. */
-		if (ahead < 0 || (__u64)ahead > lim->tolerance + lim->interval + IW_LAG_TICKS) {
+		if (ahead < 0 || tat_stale(ahead, lim->interval, lim->tolerance)) {
 			tat = now;
 			ahead = 0;
 		}

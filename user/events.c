@@ -143,7 +143,7 @@ int cmd_events(struct cmd_args *a)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (unsigned int polls = 1; !stop; polls++) {
+	for (double checked = ts_now(CLOCK_MONOTONIC); !stop;) {
 		err = ring_buffer__poll(rb, 250);
 		if (err == -EINTR) {
 			err = 0;
@@ -153,8 +153,12 @@ int cmd_events(struct cmd_args *a)
 			pr_err("%s: reading events: %s", d.name, strerror(-err));
 			break;
 		}
-		/* about once a second: a program detached or replaced writes here no more */
-		err = polls % 4 ? 0 : iw_dev_still_attached(&d);
+		/* once a second: a program detached or replaced writes here no more */
+		err = 0;
+		if (ts_now(CLOCK_MONOTONIC) - checked >= 1) {
+			checked = ts_now(CLOCK_MONOTONIC);
+			err = iw_dev_still_attached(&d);
+		}
 		if (err == -ESRCH) {
 			pr_err("%s: program %u is no longer attached", d.name, d.prog_id);
 			break;

@@ -197,17 +197,24 @@ int iw_find_prog(int ifindex, __u32 *id, enum xdp_attach_mode *mode, __u32 *othe
 	return found;
 }
 
+/* 1 when program prog_id is icmpwall's program on ifindex, 0 when it is not, a negative
+ * errno when the interface's programs cannot be read. */
+static int prog_attached(int ifindex, __u32 prog_id)
+{
+	__u32 id = 0;
+	int found = iw_find_prog(ifindex, &id, NULL, NULL);
+
+	return found < 0 ? found : found == 1 && id == prog_id;
+}
+
 int iw_dev_still_attached(const struct iw_dev *d)
 {
-	int ifindex = if_nametoindex(d->name), found;
-	__u32 id = 0;
+	int ifindex = if_nametoindex(d->name), e;
 
 	if (!ifindex)
 		return -ESRCH;
-	found = iw_find_prog(ifindex, &id, NULL, NULL);
-	if (found < 0)
-		return found;
-	return found == 1 && id == d->prog_id ? 0 : -ESRCH;
+	e = prog_attached(ifindex, d->prog_id);
+	return e < 0 ? e : e ? 0 : -ESRCH;
 }
 
 static int open_pins(struct iw_dev *d)
@@ -367,15 +374,13 @@ int iw_dir_create_locked(struct iw_dev *d)
 /* Classifies pins that opened: attached, or stale for some reason. */
 static void classify(struct iw_dev *d)
 {
-	__u32 id = 0;
-
 	if (d->meta.magic != IW_META_MAGIC || d->meta.abi != IW_ABI_VERSION)
 		d->state = IW_STALE_BROKEN;
 	else if (d->meta.netns && d->meta.netns != iw_netns_ino())
 		d->state = IW_OTHER_NETNS;
 	else if (!d->ifindex)
 		d->state = IW_STALE_GONE;
-	else if (iw_find_prog(d->ifindex, &id, NULL, NULL) == 1 && id == d->prog_id)
+	else if (prog_attached(d->ifindex, d->prog_id) == 1)
 		d->state = IW_ATTACHED;
 	else
 		d->state = IW_STALE_DETACHED;

@@ -671,6 +671,9 @@ static int reset(void)
 	__u32 zero = 0;
 	int err;
 
+	/* every CPU again, whatever a test that pinned one (pin_this_cpu()) left */
+	if (sched_setaffinity(0, sizeof(all_cpus), &all_cpus))
+		return -errno;
 	memset(&pol, 0, sizeof(pol));
 	memset(&conf, 0, sizeof(conf));
 	label[0] = 0;
@@ -707,6 +710,17 @@ static int reset(void)
 }
 
 #define BEGIN()			CHECK_OK(reset())
+
+/* Runs the rest of the test (up to the next reset()) on the CPU it is on: the program's
+ * per-CPU notes are then all on the one CPU the packets go through. */
+static int pin_this_cpu(void)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	return sched_setaffinity(0, sizeof(one), &one) ? -errno : 0;
+}
 
 /* The judge-only run (tests/run-all.sh): no fast words, every packet through the judge. */
 static bool judge_only(void)
@@ -2065,6 +2079,7 @@ TEST(rate_epoch_conversion_large_burst)
 {
 	struct iw_limit *g = &pol.rules[1].global;
 	struct frame f;
+	__u64 now;
 
 	BEGIN();
 	BUILD(&f, .type = 8, .data = 56);
@@ -2077,11 +2092,15 @@ TEST(rate_epoch_conversion_large_burst)
 	pol.type_rule[IW_FAM_ICMP][8] = 1;
 	INSTALL();
 	PASSES(&f, R4(8, 0), IW_R_NONE);		/* 65536 tokens left */
+	now = (bucket_word(0) & ~IW_EPOCH_MASK) - (1ULL << 40);
 	limit_change(g, 1ULL << 48, 9999ULL << 48, 10000, 1);
 	INSTALL();
 	PASSES(&f, R4(8, 0), IW_R_NONE);
 	CHECK_EQ(bucket_word(0) & IW_EPOCH_MASK, 1);
 	PASSES(&f, R4(8, 0), IW_R_NONE);
+	/* full, not merely not empty: two packets from a full bucket put its TAT two intervals
+	 * past the clock; from any fewer tokens than the burst, at least three */
+	CHECK_TRUE((bucket_word(0) & ~IW_EPOCH_MASK) - now < 3 * (1ULL << 48));
 }
 
 /* A word of an older epoch whose TAT is further ahead than its limit could have written
@@ -2166,14 +2185,11 @@ static int notes(__u32 row, __u64 word)
 TEST(rate_global_note)
 {
 	__u32 zero = 0;
-	cpu_set_t one;
 	struct frame f;
 	__u64 word;
 
 	BEGIN();
-	CPU_ZERO(&one);
-	CPU_SET(sched_getcpu(), &one);
-	CHECK_OK(sched_setaffinity(0, sizeof(one), &one));
+	CHECK_OK(pin_this_cpu());
 	rate_global(1, 3, 1);
 	pol.type_rule[IW_FAM_ICMP][8] = 1;
 	INSTALL();
@@ -2197,7 +2213,6 @@ TEST(rate_global_note)
 		DROPS(&f, R4(8, 0), IW_R_RATE);
 	else
 		PASSES(&f, R4(8, 0), IW_R_NONE);
-	CHECK_OK(sched_setaffinity(0, sizeof(all_cpus), &all_cpus));
 	rate_global(1, 3, 1000);
 	INSTALL();
 	CHECK_TRUE(!word || conf.fast[IW_FAM_ICMP][8].word != word);
@@ -2213,6 +2228,7 @@ TEST(rate_global_note_lapses)
 	int i;
 
 	BEGIN();
+	CHECK_OK(pin_this_cpu());	/* the note and the packet after the wait on one CPU */
 	pol.rules[1] = (struct iw_rule){
 		.action = IW_ACT_RATE, .bucket = 5,
 		.global = { .interval = 1ULL << IW_TICK_SHIFT, .tolerance = IW_MIN_TOLERANCE,
